@@ -1,0 +1,87 @@
+"""Reading waveforms with errors that name the file and say what to do."""
+
+import numpy as np
+import soundfile as sf
+import torch
+
+
+class AudioError(ValueError):
+    """A waveform that cannot be used as it is; the message names the file."""
+
+
+def read_waveform(path, sample_rate, resample=False):
+    """Reads a mono float32 waveform at ``sample_rate``.
+
+    Arguments
+    ---------
+    path : str
+        Audio file (anything libsndfile reads).
+    sample_rate : int
+        The rate the models expect.
+    resample : bool
+        If False, a file at another rate is an error (it is a sign of a wrong
+        corpus or manifest); if True it is resampled.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(samples,)``; multi-channel files are averaged to mono.
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
+    >>> sf.write(path, np.zeros(800, dtype="float32"), 8000)
+    >>> read_waveform(path, 16000, resample=True).shape
+    torch.Size([1600])
+    >>> read_waveform(path, 16000)
+    Traceback (most recent call last):
+    ...
+    amls_speech.audio.AudioError: ...a.wav: sample rate is 8000 Hz, expected 16000 Hz; resample the corpus or set `resample: True` in the hparams file
+    """
+    try:
+        wav, sr = sf.read(path, dtype="float32", always_2d=True)
+    except FileNotFoundError:
+        raise AudioError(
+            "%s: file not found; the manifest points at a file that is not "
+            "there: re-run the data preparation or fix the data folder" % path
+        ) from None
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(
+            "%s: cannot be decoded (%s); the file is corrupt: delete it "
+            "or re-download the corpus, then re-run the data preparation" % (path, err)
+        ) from None
+    if wav.shape[0] == 0:
+        raise AudioError(
+            "%s: the file holds no samples; delete it and re-run the data "
+            "preparation" % path
+        )
+    wav = torch.from_numpy(np.ascontiguousarray(wav.mean(axis=1)))
+    if sr != sample_rate:
+        if not resample:
+            raise AudioError(
+                "%s: sample rate is %d Hz, expected %d Hz; resample the corpus "
+                "or set `resample: True` in the hparams file" % (path, sr, sample_rate)
+            )
+        import torchaudio.functional as AF
+
+        wav = AF.resample(wav, sr, sample_rate)
+    return wav
+
+
+def fix_length(wav, n_samples):
+    """Centre-crops or zero-pads a 1-D waveform to ``n_samples``.
+
+    Example
+    -------
+    >>> fix_length(torch.ones(3), 5)
+    tensor([0., 1., 1., 1., 0.])
+    >>> fix_length(torch.arange(6.0), 2)
+    tensor([2., 3.])
+    """
+    n = wav.shape[0]
+    if n >= n_samples:
+        start = (n - n_samples) // 2
+        return wav[start : start + n_samples]
+    left = (n_samples - n) // 2
+    return torch.nn.functional.pad(wav, (left, n_samples - n - left))

@@ -1,0 +1,78 @@
+"""AMLS: adaptation under mismatched label spaces (the AMLS paper, section 3)."""
+
+import speechbrain as sb
+import torch
+import torch.nn.functional as F
+
+from amls_speech.amls_weights import class_weights, source_weights, target_weights
+from amls_speech.brains.base import AdaptationBrain
+from amls_speech.data import labels
+from amls_speech.losses import domain_adversarial_loss
+from amls_speech.nnet.grl import grad_reverse
+
+
+class AMLS(AdaptationBrain):
+    """Weighted adversarial alignment + thresholded pseudo-labels + "unknown" rejection.
+
+    Per training batch (source half s, target half t):
+
+    - ``cls``: L_cls, cross-entropy on the source half (Eq. 1).
+    - ``d0``: BCE of the non-adversarial discriminator D_0 (module
+      ``aux_discriminator``) on detached features, source 1 / target 0.
+    - ``adv``: L_adv of Eq. 2, weighted by delta_S = eta[y_s] and
+      delta_T = 0.5 (M + D_0) (``amls_speech.amls_weights``); it reaches F
+      through gradient reversal, so D_adv (module ``discriminator``) maximises
+      the domain log-likelihood and F minimises it (max_D min_F,G of the paper).
+    - ``pseudo``: lambda * L_pseudo, cross-entropy on argmax(yhat_t) for target
+      samples with delta_T > delta_p, averaged over the target half.
+
+    delta_p is an :class:`~amls_speech.selection.EpochThreshold` (module
+    ``pseudo_threshold``); at test time a sample with delta_T < delta_0 is
+    "unknown", delta_0 being calibrated on the unlabelled adaptation set.
+
+    Example
+    -------
+    >>> import speechbrain as sb
+    >>> from amls_speech.brains.testing import tiny_brain
+    >>> brain, batch = tiny_brain(AMLS)
+    >>> sorted(brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch))
+    ['adv', 'cls', 'd0', 'pseudo']
+    """
+
+    open_set = True
+
+    def weights(self, out, labels):
+        """delta_S, delta_T and eta of a training batch (all detached)."""
+        n = out["n_source"]
+        probs_t = torch.softmax(out["logits"][n:], dim=-1)
+        d0_t = torch.sigmoid(out["aux"][n:])
+        delta_t = target_weights(probs_t, d0_t)
+        eta = class_weights(probs_t, delta_t, self.hparams.normalize_eta)
+        return source_weights(eta, labels), delta_t, eta
+
+    def train_losses(self, out, batch):
+        n, z = out["n_source"], out["z"]
+        out["aux"] = self.modules.aux_discriminator(z.detach())
+        delta_s, delta_t, _ = self.weights(out, labels(batch.source))
+        d = self.modules.discriminator(grad_reverse(z, self.adaptation_factor()))
+
+        logits_t = out["logits"][n:]
+        keep = (delta_t > self.modules.pseudo_threshold.value).float()
+        pseudo = F.cross_entropy(logits_t, logits_t.argmax(-1).detach(), reduction="none")
+        self.modules.pseudo_threshold.observe(delta_t)
+        return {
+            "cls": self.source_ce(out, batch),
+            "d0": domain_adversarial_loss(out["aux"][:n], out["aux"][n:]),
+            "adv": domain_adversarial_loss(d[:n], d[n:], delta_s, delta_t),
+            "pseudo": self.hparams.pseudo_weight * (pseudo * keep).mean(),
+        }
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        super().on_stage_end(stage, stage_loss, epoch)
+        if stage == sb.Stage.TRAIN:
+            self.modules.pseudo_threshold.update()  # delta_p for the next epoch
+            self.train_stats["delta_p"] = self.modules.pseudo_threshold.value
+
+    def rejection_scores(self, out):
+        probs = torch.softmax(out["logits"], dim=-1)
+        return target_weights(probs, torch.sigmoid(self.modules.aux_discriminator(out["z"])))

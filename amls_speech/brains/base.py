@@ -1,0 +1,208 @@
+"""What every adaptation method shares: batches, schedules, validation, testing.
+
+A method subclasses :class:`AdaptationBrain` and writes ``train_losses`` (a
+dict of named loss terms for one half-source half-target batch). Open-set
+methods also write ``rejection_scores`` (higher = more like a shared class);
+a target sample scoring below the calibrated threshold is predicted "unknown".
+"""
+
+import logging
+
+import numpy as np
+import speechbrain as sb
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from amls_speech.data import PairedBatch, labels
+from amls_speech.metrics import OpenSetStats
+from amls_speech.schedules import Progress, dann_lambda
+from amls_speech.selection import choose_threshold
+
+logger = logging.getLogger(__name__)
+
+# Checkpoint selection rules, all blind to target labels:
+#   last          the final epoch
+#   source_valid  the best accuracy on the labelled source validation set
+SELECTION_KEYS = {"last": None, "source_valid": "source_acc"}
+
+
+class AdaptationBrain(sb.Brain):
+    """Base Brain for source-labelled, target-unlabelled training.
+
+    Expected ``modules``: ``normalize`` (``InputNormalization``), ``extractor``
+    (F) and ``classifier`` (G), plus whatever the method adds. Expected
+    ``hparams``: ``epoch_counter``, ``classes`` (source classes in index order),
+    ``shared_classes`` (for the score), ``checkpoint_selection`` and, for
+    open-set methods, ``threshold_rule`` and ``threshold``. Optional:
+    ``lr_annealing`` (an ``AnnealedLR``) and ``grl_gamma`` (the lambda_p
+    schedule's gamma, used by adversarial methods).
+
+    The training batch is a :class:`~amls_speech.data.PairedBatch`; validation
+    batches are labelled source data, test batches labelled target data.
+    """
+
+    open_set = False  # True for methods that can answer "unknown"
+
+    # ------------------------------------------------------------------ training
+    def fit(self, epoch_counter, train_set, valid_set=None, progressbar=None,
+            train_loader_kwargs={}, valid_loader_kwargs={}):
+        if not isinstance(train_set, DataLoader):
+            train_loader_kwargs = dict(train_loader_kwargs, collate_fn=PairedBatch.collate)
+            train_set = self.make_dataloader(train_set, sb.Stage.TRAIN, **train_loader_kwargs)
+        self.progress = Progress(epoch_counter.limit, len(train_set))
+        super().fit(epoch_counter, train_set, valid_set, progressbar,
+                    train_loader_kwargs, valid_loader_kwargs)
+
+    @property
+    def epoch(self):
+        return self.hparams.epoch_counter.current
+
+    def training_progress(self):
+        """Progress p in [0, 1] over all training steps (DANN schedules)."""
+        return self.progress(self.epoch, self.step)
+
+    def adaptation_factor(self):
+        """lambda_p of the DANN paper, for gradient reversal strength."""
+        return dann_lambda(self.training_progress(), getattr(self.hparams, "grl_gamma", 10.0))
+
+    def on_fit_batch_start(self, batch, should_step):
+        annealing = getattr(self.hparams, "lr_annealing", None)
+        if annealing is not None:
+            for opt in self.optimizers_dict.values():
+                annealing(opt, self.training_progress())
+
+    def embed(self, feats, lens, domain="source"):
+        """Normalised features -> z = F(x); ``domain`` lets ADDA pick its encoder."""
+        feats = self.modules.normalize(feats, lens, epoch=self.epoch)
+        return self.modules.extractor(feats)
+
+    def compute_forward(self, batch, stage):
+        batch = batch.to(self.device)
+        if stage != sb.Stage.TRAIN:
+            feats, lens = batch.feats
+            z = self.embed(feats, lens, "target" if stage == sb.Stage.TEST else "source")
+            return {"z": z, "logits": self.modules.classifier(z)}
+        (xs, ls), (xt, lt) = batch.source.feats, batch.target.feats
+        z = self.embed(torch.cat([xs, xt]), torch.cat([ls, lt]))
+        return {"z": z, "logits": self.modules.classifier(z), "n_source": xs.shape[0]}
+
+    def train_losses(self, out, batch):
+        """Named loss terms of one training batch; their sum is minimised."""
+        raise NotImplementedError
+
+    def source_ce(self, out, batch):
+        """L_cls: cross-entropy on the source half."""
+        return F.cross_entropy(out["logits"][: out["n_source"]], labels(batch.source))
+
+    def compute_objectives(self, out, batch, stage):
+        if stage == sb.Stage.TRAIN:
+            terms = self.train_losses(out, batch)
+            for name, value in terms.items():
+                self.loss_terms[name] = self.loss_terms.get(name, 0.0) + float(value)
+            return sum(terms.values())
+        if stage == sb.Stage.VALID:
+            logits = out["logits"]
+            self.valid_correct += int((logits.argmax(-1) == labels(batch)).sum())
+            self.valid_total += logits.shape[0]
+            return F.cross_entropy(logits, labels(batch))
+        preds, scores = self.predict(out)
+        self.test_stats.append(batch.id, preds, labels(batch))
+        self.test_records.append((scores, out["logits"].argmax(-1).cpu(), labels(batch).cpu()))
+        return torch.zeros(())
+
+    # --------------------------------------------------------------- inference
+    def rejection_scores(self, out):
+        """Per-sample "shared-ness" of target samples; None for closed-set methods."""
+        return None
+
+    def predict(self, out):
+        """Predicted indices (``len(classes)`` = unknown) and rejection scores."""
+        preds = out["logits"].argmax(-1)
+        scores = self.rejection_scores(out)
+        if scores is None:
+            return preds, None
+        scores = scores.detach()
+        unknown = len(self.hparams.classes)
+        preds = torch.where(scores < self.threshold, torch.full_like(preds, unknown), preds)
+        return preds, scores.cpu()
+
+    @torch.no_grad()
+    def collect_scores(self, dataset, loader_kwargs):
+        """Rejection scores over an unlabelled dataset (no label is read)."""
+        self.modules.eval()
+        loader = self.make_dataloader(dataset, sb.Stage.TEST, ckpt_prefix=None, **loader_kwargs)
+        values = []
+        for batch in loader:
+            values.append(self.rejection_scores(self.compute_forward(batch, sb.Stage.TEST)).cpu())
+        return torch.cat(values).numpy()
+
+    def calibrate(self, adapt_set, loader_kwargs):
+        """Sets the rejection threshold from the unlabelled adaptation set."""
+        self.threshold = float("-inf")
+        if self.open_set:
+            scores = self.collect_scores(adapt_set, loader_kwargs)
+            self.threshold = choose_threshold(
+                self.hparams.threshold_rule, scores, getattr(self.hparams, "threshold", None)
+            )
+            logger.info("rejection threshold (%s): %.4f", self.hparams.threshold_rule, self.threshold)
+
+    def test(self, test_set, adapt_set, loader_kwargs):
+        """Selects the checkpoint, calibrates on ``adapt_set``, scores ``test_set``.
+
+        Returns the :class:`~amls_speech.metrics.OpenSetStats` summary plus the
+        threshold and the selection rules used.
+        """
+        rule = self.hparams.checkpoint_selection
+        if rule not in SELECTION_KEYS:
+            raise ValueError("checkpoint_selection must be one of %s" % sorted(SELECTION_KEYS))
+        key = SELECTION_KEYS[rule]
+        self.on_evaluate_start(max_key=key)
+        self.calibrate(adapt_set, loader_kwargs)
+        self._recovered = True
+        self.evaluate(test_set, max_key=key, progressbar=False, test_loader_kwargs=loader_kwargs)
+        summary = dict(self.test_summary)
+        summary.update(
+            threshold=self.threshold if self.open_set else None,
+            checkpoint_selection=rule,
+            threshold_rule=self.hparams.threshold_rule if self.open_set else "none (closed set)",
+        )
+        return summary
+
+    def on_evaluate_start(self, max_key=None, min_key=None):
+        if not getattr(self, "_recovered", False):  # test() has recovered already
+            super().on_evaluate_start(max_key=max_key, min_key=min_key)
+        self._recovered = False
+
+    # ------------------------------------------------------------------ stages
+    def on_stage_start(self, stage, epoch=None):
+        self.loss_terms = {}
+        self.valid_correct, self.valid_total = 0, 0
+        if stage == sb.Stage.TEST:
+            self.test_stats = OpenSetStats(self.hparams.classes, self.hparams.shared_classes)
+            self.test_records = []
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        if stage == sb.Stage.TRAIN:
+            steps = max(1, self.progress.steps_per_epoch)
+            self.train_stats = {"loss": stage_loss}
+            self.train_stats.update({k: v / steps for k, v in self.loss_terms.items()})
+        elif stage == sb.Stage.VALID:
+            acc = self.valid_correct / max(1, self.valid_total)
+            stats = {"loss": stage_loss, "source_acc": acc}
+            self.hparams.train_logger.log_stats(
+                stats_meta={"epoch": epoch},
+                train_stats=self.train_stats,
+                valid_stats=stats,
+            )
+            self.checkpointer.save_and_keep_only(
+                meta={"source_acc": acc}, max_keys=["source_acc"], num_to_keep=1
+            )
+        else:
+            self.test_summary = self.test_stats.summarize()
+            self.hparams.train_logger.log_stats(
+                stats_meta={"target test, selection": self.hparams.checkpoint_selection},
+                test_stats={k: round(self.test_summary[k], 4) for k in
+                            ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
+                            if not np.isnan(self.test_summary[k])},
+            )

@@ -1,0 +1,193 @@
+"""Manifests -> SpeechBrain datasets, and the half-source half-target training batch.
+
+Target manifests are loaded *without* their label for adaptation (the
+``target_adapt`` dataset has no ``label_id`` output key), so no training code
+can read a target label by accident; only the test set exposes it.
+"""
+
+import csv
+import os
+
+import torch
+from speechbrain.dataio.batch import PaddedBatch
+from speechbrain.dataio.dataset import DynamicItemDataset
+from speechbrain.utils.data_pipeline import provides, takes
+
+REQUIRED_COLUMNS = ("ID", "wav", "duration", "label", "label_set", "domain", "speaker")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be trained on; the message names the file."""
+
+
+def check_manifest(path, max_listed=5):
+    """Checks columns, emptiness and that every listed audio file exists.
+
+    Returns the rows (list of dict) so callers need not read the file twice.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.csv")
+    >>> _ = open(path, "w").write("ID,wav,duration,label,label_set,domain,speaker\\n")
+    >>> check_manifest(path)
+    Traceback (most recent call last):
+    ...
+    amls_speech.data.ManifestError: ...m.csv has no rows: ...
+    """
+    if not os.path.isfile(path):
+        raise ManifestError("%s: manifest not found; run the data preparation first" % path)
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing_cols = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing_cols:
+            raise ManifestError("%s lacks column(s) %s" % (path, missing_cols))
+        rows = list(reader)
+    if not rows:
+        raise ManifestError(
+            "%s has no rows: the preparation found no data for this set; check the "
+            "data folder, the domain names and the label partition" % path
+        )
+    absent = [r["wav"] for r in rows if not os.path.isfile(r["wav"])]
+    if absent:
+        raise ManifestError(
+            "%s lists %d audio file(s) that do not exist, e.g. %s; the corpus moved or "
+            "is incomplete: re-run the data preparation" % (path, len(absent), absent[:max_listed])
+        )
+    return rows
+
+
+class LabelEncoding:
+    """Source class names <-> classifier indices; everything else is "unknown".
+
+    Arguments
+    ---------
+    classes : list of str
+        The source classes; their order is the classifier's output order.
+
+    Example
+    -------
+    >>> enc = LabelEncoding(["cat", "dog"])
+    >>> enc.encode("dog"), enc.encode("wow"), enc.unknown_index
+    (1, 2, 2)
+    >>> enc.decode(2)
+    'unknown'
+    """
+
+    def __init__(self, classes):
+        self.classes = list(classes)
+        self._index = {c: i for i, c in enumerate(self.classes)}
+        self.unknown_index = len(self.classes)
+
+    def encode(self, label):
+        return self._index.get(label, self.unknown_index)
+
+    def decode(self, index):
+        return self.classes[index] if index < self.unknown_index else "unknown"
+
+
+def source_classes(rows):
+    """Sorted class names found in source manifest rows."""
+    return sorted({r["label"] for r in rows})
+
+
+def make_dataset(manifest, features, encoding=None):
+    """A ``DynamicItemDataset`` with ``feats`` (and ``label_id`` if ``encoding`` is given).
+
+    Arguments
+    ---------
+    manifest : str
+        CSV manifest path (checked with :func:`check_manifest`).
+    features : callable
+        Maps a wav path to a ``(frames, coeffs)`` tensor (a ``FeaturePipeline``).
+    encoding : LabelEncoding or None
+        If None the labels stay hidden: use this for unlabelled target data.
+    """
+    rows = check_manifest(manifest)
+    data = {r["ID"]: {k: v for k, v in r.items() if k != "ID"} for r in rows}
+    dataset = DynamicItemDataset(data)
+
+    @takes("wav")
+    @provides("feats")
+    def feats_pipeline(wav):
+        return features(wav)
+
+    keys = ["id", "feats"]
+    dataset.add_dynamic_item(feats_pipeline)
+    if encoding is not None:
+
+        @takes("label")
+        @provides("label_id")
+        def label_pipeline(label):
+            return torch.tensor([encoding.encode(label)], dtype=torch.long)
+
+        dataset.add_dynamic_item(label_pipeline)
+        keys.append("label_id")
+    dataset.set_output_keys(keys)
+    return dataset
+
+
+def labels(batch):
+    """The ``(batch,)`` class indices of a ``PaddedBatch`` with ``label_id``."""
+    return batch.label_id.data.view(-1)
+
+
+class PairedDataset(torch.utils.data.Dataset):
+    """Item ``i`` is one source example and one target example.
+
+    An epoch covers the larger domain once; the smaller one is cycled. The
+    target partner of each index is fixed by a seeded permutation; the train
+    sampler shuffles the indices, so batches differ every epoch.
+
+    Arguments
+    ---------
+    source, target : Dataset
+        Labelled source and unlabelled target datasets.
+    seed : int
+        Seed of the target permutation.
+
+    Example
+    -------
+    >>> pairs = PairedDataset(list("abc"), list("xy"))
+    >>> len(pairs), pairs[0][0], pairs[0][1] in "xy"
+    (3, 'a', True)
+    """
+
+    def __init__(self, source, target, seed=0):
+        if len(source) == 0 or len(target) == 0:
+            raise ManifestError("both the source and the target set need examples")
+        self.source, self.target = source, target
+        gen = torch.Generator().manual_seed(seed)
+        self.target_order = torch.randperm(len(target), generator=gen).tolist()
+
+    def __len__(self):
+        return max(len(self.source), len(self.target))
+
+    def __getitem__(self, i):
+        t = self.target_order[i % len(self.target)]
+        return self.source[i % len(self.source)], self.target[t]
+
+
+class PairedBatch:
+    """A source ``PaddedBatch`` and a target ``PaddedBatch`` that move together.
+
+    Example
+    -------
+    >>> items = [({"id": "s", "feats": torch.ones(2)}, {"id": "t", "feats": torch.zeros(2)})]
+    >>> batch = PairedBatch.collate(items)
+    >>> batch.source.feats.data.shape, batch.target.id
+    (torch.Size([1, 2]), ['t'])
+    """
+
+    def __init__(self, source, target):
+        self.source, self.target = source, target
+
+    @classmethod
+    def collate(cls, items):
+        return cls(PaddedBatch([s for s, _ in items]), PaddedBatch([t for _, t in items]))
+
+    def to(self, *args, **kwargs):
+        return PairedBatch(self.source.to(*args, **kwargs), self.target.to(*args, **kwargs))
+
+    def pin_memory(self):
+        return PairedBatch(self.source.pin_memory(), self.target.pin_memory())

@@ -1,0 +1,8 @@
+"""Networks: feature extractors, classifier, discriminators, gradient reversal."""
+
+from amls_speech.nnet.classifier import Classifier
+from amls_speech.nnet.discriminator import Discriminator
+from amls_speech.nnet.extractor import CNNExtractor
+from amls_speech.nnet.grl import GradientReversal, grad_reverse
+
+__all__ = ["CNNExtractor", "Classifier", "Discriminator", "GradientReversal", "grad_reverse"]

@@ -1,0 +1,73 @@
+"""Convolutional feature extractor F over MFCC "images".
+
+The AMLS paper gives only the number of kernels per layer (keywords
+{64, 64, 64}, emotion {128, 64, 64, 64}). Our choices, recorded in every
+hparams file: 3x3 kernels, BatchNorm, ReLU, 2x2 max-pooling after each layer,
+and the output flattened (``pooling: flatten``) so that the classifier still
+sees where in time and frequency a pattern occurred; ``pooling: average``
+gives a smaller, position-free embedding instead.
+"""
+
+import torch
+
+
+class CNNExtractor(torch.nn.Module):
+    """Stack of Conv2d-BatchNorm-ReLU-MaxPool blocks over ``(batch, frames, coeffs)``.
+
+    Arguments
+    ---------
+    channels : list of int
+        Kernels per convolution layer.
+    input_shape : tuple of int
+        ``(frames, coeffs)`` of one input; used to size the output.
+    kernel_size : int
+        Square kernel size.
+    pool : int
+        Max-pooling factor after each layer (1 for none).
+    pooling : str
+        ``flatten`` keeps the final map, ``average`` averages it over time and frequency.
+    dropout : float
+        Dropout on the output features.
+
+    Example
+    -------
+    >>> net = CNNExtractor([64, 64, 64], input_shape=(101, 40))
+    >>> net.out_features
+    3840
+    >>> net(torch.randn(4, 101, 40)).shape
+    torch.Size([4, 3840])
+    >>> CNNExtractor([8, 8], (101, 40), pooling="average")(torch.randn(2, 101, 40)).shape
+    torch.Size([2, 8])
+    """
+
+    def __init__(
+        self, channels, input_shape, kernel_size=3, pool=2, pooling="flatten", dropout=0.0
+    ):
+        super().__init__()
+        if pooling not in ("flatten", "average"):
+            raise ValueError("pooling must be 'flatten' or 'average', got %r" % pooling)
+        layers, in_ch = [], 1
+        for out_ch in channels:
+            layers += [
+                torch.nn.Conv2d(in_ch, out_ch, kernel_size, padding=kernel_size // 2, bias=False),
+                torch.nn.BatchNorm2d(out_ch),
+                torch.nn.ReLU(inplace=True),
+            ]
+            if pool > 1:
+                layers.append(torch.nn.MaxPool2d(pool))
+            in_ch = out_ch
+        self.convs = torch.nn.Sequential(*layers)
+        self.pooling = pooling
+        self.dropout = torch.nn.Dropout(dropout)
+        with torch.no_grad():
+            self.out_features = self._embed(torch.zeros(1, *input_shape)).shape[1]
+
+    def _embed(self, x):
+        h = self.convs(x.unsqueeze(1))
+        if self.pooling == "average":
+            return h.mean(dim=(2, 3))
+        return h.flatten(1)
+
+    def forward(self, x):
+        """Maps ``(batch, frames, coeffs)`` to ``(batch, out_features)``."""
+        return self.dropout(self._embed(x))

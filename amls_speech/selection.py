@@ -1,0 +1,111 @@
+"""Label-free rules for thresholds: split a 1-D weight distribution in two.
+
+A rejection threshold (AMLS's delta_0, UAN's w_0) separates target samples
+that look like shared classes from those that look private. Without target
+labels, the only evidence is the shape of the weight distribution over the
+unlabelled adaptation set; Otsu's rule places the cut where the two groups it
+makes are most separated (maximum between-class variance).
+"""
+
+import numpy as np
+import torch
+
+
+def otsu_threshold(values, bins=64):
+    """The cut maximising between-group variance of a histogram of ``values``.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> low, high = rng.normal(0.2, 0.05, 300), rng.normal(0.8, 0.05, 200)
+    >>> t = otsu_threshold(np.concatenate([low, high]))
+    >>> 0.35 < t < 0.65
+    True
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ValueError("cannot choose a threshold from an empty set of weights")
+    lo, hi = values.min(), values.max()
+    if hi - lo < 1e-12:
+        return float(lo)
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(counts)[:-1]
+    w1 = values.size - w0
+    s0 = np.cumsum(counts * centres)[:-1]
+    m0 = s0 / np.maximum(w0, 1)
+    m1 = (np.sum(counts * centres) - s0) / np.maximum(w1, 1)
+    between = w0 * w1 * (m0 - m1) ** 2
+    return float(edges[1:-1][np.argmax(between)])
+
+
+def choose_threshold(rule, values, fixed=None):
+    """Applies a named rule: ``otsu`` (label-free split) or ``fixed`` (a constant).
+
+    Example
+    -------
+    >>> choose_threshold("fixed", [0.1, 0.9], fixed=-0.5)
+    -0.5
+    >>> choose_threshold("median", [1.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown threshold rule 'median'; use one of ['fixed', 'otsu']
+    """
+    if rule == "fixed":
+        if fixed is None:
+            raise ValueError("the 'fixed' threshold rule needs a value")
+        return float(fixed)
+    if rule == "otsu":
+        return otsu_threshold(values)
+    raise ValueError("unknown threshold rule %r; use one of ['fixed', 'otsu']" % rule)
+
+
+class EpochThreshold(torch.nn.Module):
+    """A threshold re-chosen at every epoch end from the weights seen in that epoch.
+
+    AMLS's pseudo-label threshold delta_p uses it: the weights of the
+    unlabelled target halves of the training batches are observed as they are
+    computed, and ``update()`` applies the rule to them. Until the first update
+    the threshold is +inf (no pseudo-labels in the first epoch: a warm-up).
+    The value is a buffer, so it is checkpointed with the model.
+
+    Arguments
+    ---------
+    rule : str
+        ``otsu`` or ``fixed``.
+    fixed : float
+        The value for the ``fixed`` rule.
+    offset : float
+        Added to the chosen value (a stricter cut for a positive offset).
+
+    Example
+    -------
+    >>> th = EpochThreshold("otsu")
+    >>> th.value
+    inf
+    >>> th.observe(torch.tensor([0.1, 0.12, 0.9, 0.92]))
+    >>> th.update()
+    >>> 0.12 < th.value < 0.9
+    True
+    """
+
+    def __init__(self, rule="otsu", fixed=None, offset=0.0):
+        super().__init__()
+        self.rule, self.fixed, self.offset = rule, fixed, offset
+        start = float("inf") if rule != "fixed" else float(fixed)
+        self.register_buffer("threshold", torch.tensor(start))
+        self._seen = []
+
+    @property
+    def value(self):
+        return float(self.threshold)
+
+    def observe(self, weights):
+        self._seen.append(weights.detach().float().cpu())
+
+    def update(self):
+        if self.rule != "fixed" and self._seen:
+            values = torch.cat(self._seen).numpy()
+            self.threshold.fill_(choose_threshold(self.rule, values, self.fixed) + self.offset)
+        self._seen = []

@@ -1,0 +1,1 @@
+"""Speech synthesisers used to build the embedded, synthetic stand-in corpora."""

@@ -1,0 +1,63 @@
+"""UAN sample-level transferability (You et al., CVPR 2019, Eqs. 6-7).
+
+w_s(x) = H(yhat)/log|C_s| - D'(x)      (source: uncertain and target-like -> shared)
+w_t(x) = D'(x) - H(yhat)/log|C_s|      (target: confident and source-like -> shared)
+
+H is the prediction entropy normalised by its maximum log|C_s| and D' the
+non-adversarial discriminator's source probability. During training the
+class logits are softened by a temperature (10 in the official code) and both
+weights are min-max normalised per batch, then divided by their batch mean.
+"""
+
+import math
+
+import torch
+
+
+def normalized_entropy(probs, eps=1e-10):
+    """H(p) / log(K) per row, in [0, 1].
+
+    Example
+    -------
+    >>> normalized_entropy(torch.tensor([[0.5, 0.5], [1.0, 0.0]]))
+    tensor([1., 0.])
+    """
+    h = (-probs * torch.log(probs + eps)).sum(dim=-1).clamp(min=0.0)
+    return h / math.log(probs.shape[-1])
+
+
+def source_transferability(logits, d_prob, temperature=1.0):
+    """w_s = H(softmax(logits / T)) / log|C_s| - D'(x), detached.
+
+    Example
+    -------
+    >>> source_transferability(torch.zeros(1, 4), torch.tensor([0.25]))
+    tensor([0.7500])
+    """
+    probs = torch.softmax(logits / temperature, dim=-1)
+    return (normalized_entropy(probs) - d_prob).detach()
+
+
+def target_transferability(logits, d_prob, temperature=1.0):
+    """w_t = D'(x) - H(softmax(logits / T)) / log|C_s|, detached.
+
+    Example
+    -------
+    >>> target_transferability(torch.zeros(1, 4), torch.tensor([0.25]))
+    tensor([-0.7500])
+    """
+    return -source_transferability(logits, d_prob, temperature)
+
+
+def normalize_batch(w, eps=1e-12):
+    """Min-max to [0, 1], then divided by the batch mean (official UAN code).
+
+    Example
+    -------
+    >>> normalize_batch(torch.tensor([0.0, 1.0, 2.0]))
+    tensor([0., 1., 2.])
+    >>> normalize_batch(torch.tensor([-1.0, 0.0, 3.0]))
+    tensor([0.0000, 0.6000, 2.4000])
+    """
+    w = (w - w.min()) / (w.max() - w.min()).clamp(min=eps)
+    return (w / w.mean().clamp(min=eps)).detach()

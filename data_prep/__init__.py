@@ -1,0 +1,1 @@
+"""Corpus preparation scripts: each writes the four CSV manifests of a task."""

@@ -66,7 +66,6 @@ try:
 except ImportError:  # run as a file from a checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from amls_speech.partitions import MIC2MIC_WORDS  # noqa: E402

@@ -104,6 +104,7 @@ def _private_copy(library_path):
         try:
             shutil.copyfile(library_path, copy)
         except OSError as e:
+            shutil.rmtree(folder, ignore_errors=True)
             raise EspeakError("cannot load libespeak-ng from %s: %s" % (library_path, e)) from e
         atexit.register(shutil.rmtree, folder, True)
         _PRIVATE_COPIES[library_path] = copy
@@ -146,6 +147,8 @@ class _Engine:
             default_lib, default_data = _default_paths()
             library_path = library_path or default_lib
             data_path = data_path or default_data
+        if os.path.isdir(os.path.join(data_path, "espeak-ng-data")):
+            data_path = os.path.join(data_path, "espeak-ng-data")
         if not os.path.isdir(data_path):
             raise EspeakError("eSpeak NG data folder %s does not exist" % data_path)
         self.library_path = library_path
@@ -354,6 +357,12 @@ class EspeakSynth:
         """
         self._engine.reload()
 
+    def _variants(self):
+        engine = self._engine
+        if getattr(engine, "variants", None) is None:
+            engine.variants = list_voice_variants(data_path=engine.data_path)
+        return engine.variants
+
     @property
     def sample_rate(self):
         """Output sample rate in Hz, as reported by ``espeak_Initialize`` (22050)."""
@@ -407,6 +416,14 @@ class EspeakSynth:
         """
         if not isinstance(text, str):
             raise TypeError("text must be a str, got %r" % type(text))
+        if "+" in voice:
+            # eSpeak silently ignores an unknown variant: catch typos here.
+            variant = voice.split("+", 1)[1]
+            if variant not in self._variants():
+                raise EspeakError(
+                    "unknown eSpeak voice variant %r in %r; variants: %s"
+                    % (variant, voice, ", ".join(self._variants()))
+                )
         return self._engine.synth(text, voice, rate, pitch, range, volume, ssml, seed, self.reset)
 
 

@@ -657,7 +657,8 @@ def matrix_voice():
     Small room (4 x 3.5 x 2.7 m, RT60 0.35 s, talker 1.3 m away), strong
     MEMS low cut (4th-order high-pass at 250 Hz) and 7.2 kHz roll-off,
     +7 dB presence peak at 3 kHz, +6 dB port resonance at 6.5 kHz,
-    white self-noise at -58 dBFS.
+    -6 dB board gain (headroom for the reverberant sum), white self-noise at
+    -58 dBFS.
 
     Example
     -------
@@ -673,6 +674,7 @@ def matrix_voice():
             BandPass(250.0, 7200.0, order=4),
             Peaking(3000.0, 7.0, q=1.5),
             Peaking(6500.0, 6.0, q=3.0),
+            Gain(-6.0),
             NoiseFloor(dbfs=-58.0, color="white"),
         ],
         description="small room, 250 Hz low cut, presence + 6.5 kHz resonance, -58 dBFS hiss",
@@ -685,7 +687,7 @@ def respeaker():
     Larger room (6.5 x 5 x 3 m, RT60 0.5 s, talker 2.3 m away), gentle
     2nd-order band 120 Hz - 6 kHz, +5 dB low-mid resonance at 900 Hz and a
     -6 dB dip at 2.5 kHz, pink noise at -62 dBFS, AGC (threshold -35 dBFS,
-    4:1, +14 dB make-up, which lifts the noise), then an 8 kHz 8-bit
+    4:1, +10 dB make-up, which lifts the noise), then an 8 kHz 8-bit
     mu-law codec round trip (nothing above 4 kHz).
 
     Example
@@ -703,7 +705,7 @@ def respeaker():
             Peaking(900.0, 5.0, q=1.2),
             Peaking(2500.0, -6.0, q=2.0),
             NoiseFloor(dbfs=-62.0, color="pink"),
-            Compressor(threshold_db=-35.0, ratio=4.0, makeup_db=14.0, window_ms=10.0),
+            Compressor(threshold_db=-35.0, ratio=4.0, makeup_db=10.0, window_ms=10.0),
             MuLawCodec(rate=8000, mu=255.0, bits=8),
         ],
         description="larger room, 120 Hz-6 kHz, 900 Hz peak, AGC, 8 kHz mu-law codec",
@@ -714,7 +716,7 @@ def usb_mic():
     """USB (``U``): cheap close-talk USB microphone.
 
     No room (close talk), narrow 4th-order band 300-3400 Hz, +6 dB capsule
-    resonance at 1.8 kHz, +10 dB preamp gain into tanh saturation at 0.7,
+    resonance at 1.8 kHz, +8 dB preamp gain into tanh saturation at 0.7,
     50 Hz mains hum with harmonics at -38 dBFS, white noise at -45 dBFS, ADC
     hard clip at 0.95.
 
@@ -730,7 +732,7 @@ def usb_mic():
         stages=[
             BandPass(300.0, 3400.0, order=4),
             Peaking(1800.0, 6.0, q=2.0),
-            Gain(10.0),
+            Gain(8.0),
             Clip(0.7, "soft"),
             Hum(50.0, dbfs=-38.0),
             NoiseFloor(dbfs=-45.0, color="white"),

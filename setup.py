@@ -1,0 +1,34 @@
+"""amls-speech: domain adaptation of speech classifiers under mismatched label spaces."""
+
+from setuptools import find_packages, setup
+
+# torch, torchvision and torchaudio are pinned together: torchaudio 2.11 names
+# no torch version, and these wheels are the ones that install quickly here.
+INSTALL_REQUIRES = [
+    "torch==2.14.1",
+    "torchvision==0.29.1",
+    "torchaudio==2.11.0",
+    "speechbrain>=1.1.2,<1.2",
+    "hyperpyyaml>=1.2,<2",
+    "soundfile>=0.12",
+    "numpy",
+    "scipy",
+    "espeakng-loader==0.2.4",
+    "pyroomacoustics>=0.7",
+    "matplotlib>=3.7",
+    "scikit-learn>=1.3",
+    "tqdm",
+]
+
+setup(
+    name="amls-speech",
+    version="0.1.0",
+    description=__doc__,
+    long_description=open("README.md").read() if __import__("os").path.exists("README.md") else __doc__,
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["amls_speech", "amls_speech.*", "data_prep"]),
+    python_requires=">=3.10",
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"dev": ["pytest>=7", "librosa>=0.10"]},
+    entry_points={"console_scripts": ["amls-bench=amls_speech.bench:main"]},
+)

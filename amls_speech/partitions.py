@@ -108,8 +108,12 @@ class LabelPartition:
         return {c: self._set[c] for c in self.classes}
 
 
-def gender_partition(words=SPEECH_COMMANDS_WORDS):
+def gender_partition(n_shared=10, words=SPEECH_COMMANDS_WORDS):
     """The AMLS paper's Speech Commands partition (gender tasks).
+
+    ``n_shared`` < 10 keeps the first ``n_shared`` shared classes in the
+    paper's order and makes the others target-private: the |C_shared| sweep
+    of the paper's Figure 3 (right).
 
     Example
     -------
@@ -118,11 +122,17 @@ def gender_partition(words=SPEECH_COMMANDS_WORDS):
     (20, 10, 25)
     >>> p.shared[:3]
     ['cat', 'dog', 'follow']
+    >>> q = gender_partition(n_shared=2)
+    >>> q.shared, len(q.source_classes), len(q.target_classes)
+    (['cat', 'dog'], 12, 25)
     """
+    shared = [4, 5, 9, 11, 12, 15, 17, 24, 27, 28]
+    if not 1 <= n_shared <= len(shared):
+        raise ValueError("n_shared must be in 1..%d, got %r" % (len(shared), n_shared))
     return LabelPartition(
         words,
         source_private=[33, 3, 7, 8, 10, 14, 20, 21, 23, 26],
-        shared=[4, 5, 9, 11, 12, 15, 17, 24, 27, 28],
+        shared=shared[:n_shared],
     )
 
 

@@ -93,7 +93,8 @@ def run(hparams, run_opts=None):
     )
     summary = brain.test(datasets["target_test"], datasets["target_adapt"], hparams["test_dataloader_opts"])
     summary["records"] = records_to_lists(brain.test_records)
-    summary.update(method=hparams["method"], task=hparams["task"], seed=hparams["seed"])
+    summary.update(method=hparams["method"], task=hparams["task"], seed=hparams["seed"],
+                   classes=classes, shared_classes=shared)
     if sb.utils.distributed.if_main_process():
         write_json_atomic(os.path.join(hparams["output_folder"], "results.json"), summary)
     return summary

@@ -102,8 +102,7 @@ class ADDA(AdaptationBrain):
         if not self.adapting:
             return super().fit_batch(batch)
         terms = self.adversarial_step(batch)
-        for name, value in terms.items():
-            self.loss_terms[name] = self.loss_terms.get(name, 0.0) + float(value)
+        self.record_terms(terms)
         self.optimizer_step += 1
         return sum(terms.values()).cpu()
 

@@ -95,11 +95,15 @@ class AdaptationBrain(sb.Brain):
         """L_cls: cross-entropy on the source half."""
         return F.cross_entropy(out["logits"][: out["n_source"]], labels(batch.source))
 
+    def record_terms(self, terms):
+        """Adds a batch's loss terms to the epoch totals that the train log shows."""
+        for name, value in terms.items():
+            self.loss_terms[name] = self.loss_terms.get(name, 0.0) + float(value.detach())
+
     def compute_objectives(self, out, batch, stage):
         if stage == sb.Stage.TRAIN:
             terms = self.train_losses(out, batch)
-            for name, value in terms.items():
-                self.loss_terms[name] = self.loss_terms.get(name, 0.0) + float(value)
+            self.record_terms(terms)
             return sum(terms.values())
         if stage == sb.Stage.VALID:
             logits = out["logits"]

@@ -1,0 +1,26 @@
+# The two commands of the README. Each creates (or reuses) .venv and installs
+# the package first, so they work on a fresh clone with nothing installed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench clean
+
+$(STAMP): setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job: generate the embedded (synthetic) keyword corpus if missing,
+# prepare M->F, train every method, print the results table.
+demo: install
+	$(VENV)/bin/amls-bench --tasks M2F --seeds 0 --preset quick --out results/demo
+
+test: install
+	$(PY) -m pytest -q --doctest-modules amls_speech data_prep tests
+
+clean:
+	rm -rf results

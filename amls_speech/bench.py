@@ -1,0 +1,153 @@
+"""``amls-bench``: the paper's Table 1 and Figure 3 on any corpus in the real layouts.
+
+    amls-bench --tasks M2F,F2M --methods source_only,dann,adda,uan,amls \\
+               --seeds 0,1,2 --out results/bench
+
+Every run is a recipe run (``recipes/<task>/hparams/<method>.yaml``) with the
+seed, task and preset overridden. Runs already in ``<out>/results.json`` are
+skipped, so an interrupted benchmark resumes where it stopped. Without
+``--data_folder`` the embedded SYNTHETIC corpora are generated (once) under
+``--data_root``; tables and plots say so.
+"""
+
+import argparse
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from amls_speech import report
+from amls_speech.recipe import load_hparams, run, write_json_atomic
+from amls_speech.tasks import TASKS
+
+METHODS = ("source_only", "dann", "adda", "uan", "amls")
+RECIPE_OF_TASK = {"M2F": "gender", "F2M": "gender", "M2R": "microphone", "U2M": "microphone", "C2R": "emotion"}
+PRESETS = {
+    # epochs per run; "quick" is for a look in a few minutes, "full" for the README tables
+    "quick": {"number_of_epochs": 5},
+    "full": {"number_of_epochs": 10},
+}
+DEFAULT_RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+
+
+def embedded_data(recipe, data_root):
+    """Generates (once) the embedded corpus a recipe needs; returns hparams overrides."""
+    from data_prep.synth_keywords import generate_keywords
+
+    keywords = Path(data_root) / "keywords"
+    generate_keywords(keywords)
+    if recipe == "gender":
+        return {"data_folder": str(keywords)}
+    if recipe == "microphone":
+        from data_prep.synth_microphones import render_microphones
+
+        mics = Path(data_root) / "microphones"
+        render_microphones(keywords, mics)
+        return {"data_folder": str(mics)}
+    from data_prep.synth_emotion import generate_emotion
+
+    emotion = Path(data_root) / "emotion"
+    generate_emotion(emotion)
+    return {"crema_folder": str(emotion / "CREMA-D"), "ravdess_folder": str(emotion / "RAVDESS")}
+
+
+def run_key(record):
+    return (record["task"], record["method"], int(record["seed"]), int(record.get("n_shared") or 0))
+
+
+def load_results(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
+
+
+def parse_list(text):
+    return [t for t in text.replace(" ", "").split(",") if t]
+
+
+def make_parser():
+    p = argparse.ArgumentParser(prog="amls-bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tasks", default="M2F,F2M", help="comma-separated: %s" % ",".join(TASKS))
+    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated: %s" % ",".join(METHODS))
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated integers")
+    p.add_argument("--out", default="results/bench", help="results.json, table.md and plots go here")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="full")
+    p.add_argument("--epochs", type=int, help="overrides the preset's number of epochs")
+    p.add_argument("--sweep_shared", default="",
+                   help="gender tasks only: comma-separated |C_shared| values for Figure 3 (right), e.g. 1,4,7,10")
+    p.add_argument("--data_folder", help="a corpus in the real layout (default: the embedded one); "
+                   "for C2R a folder holding CREMA-D/ and RAVDESS/")
+    p.add_argument("--gender_csv", help="speaker,gender CSV for Speech Commands (default: <data_folder>/speakers.csv)")
+    p.add_argument("--data_root", default="data", help="where the embedded corpora are generated")
+    p.add_argument("--recipes_dir", default=str(DEFAULT_RECIPES))
+    p.add_argument("--device", default="cpu", help="e.g. cuda:0")
+    return p
+
+
+def planned_runs(args):
+    tasks, methods = parse_list(args.tasks), parse_list(args.methods)
+    seeds = [int(s) for s in parse_list(args.seeds)]
+    for name, known in (("task", TASKS), ("method", METHODS)):
+        for item in tasks if name == "task" else methods:
+            if item not in known:
+                raise SystemExit("unknown %s %r; choose from %s" % (name, item, ", ".join(known)))
+    sweep = [int(k) for k in parse_list(args.sweep_shared)]
+    runs = [(t, m, s, 0) for t in tasks for s in seeds for m in methods]
+    runs += [(t, m, s, k) for t in tasks if RECIPE_OF_TASK[t] == "gender"
+             for k in sweep for s in seeds for m in methods]
+    return runs
+
+
+def overrides_for(args, task, method, seed, n_shared, runs_root):
+    recipe = RECIPE_OF_TASK[task]
+    over = {"task": task, "seed": seed, "results_root": str(runs_root / recipe)}
+    over.update(PRESETS[args.preset])
+    if args.epochs:
+        over["number_of_epochs"] = args.epochs
+    if n_shared:
+        over["n_shared"] = n_shared
+    if args.data_folder and recipe == "emotion":
+        over["crema_folder"] = str(Path(args.data_folder) / "CREMA-D")
+        over["ravdess_folder"] = str(Path(args.data_folder) / "RAVDESS")
+    elif args.data_folder:
+        over["data_folder"] = args.data_folder
+        if args.gender_csv and recipe == "gender":
+            over["gender_csv"] = args.gender_csv
+    else:
+        over.update(embedded_data(recipe, args.data_root))
+    return over
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.json"
+    results = load_results(results_path)
+    done = {run_key(r) for r in results}
+    todo = [r for r in planned_runs(args) if r not in done]
+    started = time.time()
+    for task, method, seed, n_shared in tqdm(todo, desc="amls-bench", unit="run"):
+        hparams_file = Path(args.recipes_dir) / RECIPE_OF_TASK[task] / "hparams" / ("%s.yaml" % method)
+        over = overrides_for(args, task, method, seed, n_shared, out / "runs")
+        tic = time.time()
+        summary = run(load_hparams(hparams_file, over), {"device": args.device, "noprogressbar": True})
+        summary.update(n_shared=n_shared or None, seconds=round(time.time() - tic, 1),
+                       epochs=over["number_of_epochs"],
+                       data=("corpus at %s" % args.data_folder) if args.data_folder
+                       else "embedded synthetic (eSpeak NG TTS)")
+        results.append(summary)
+        write_json_atomic(results_path, results)  # after every run: resumable
+    report.write_all(results, out)
+    print((out / "table.md").read_text())
+    print("wall time: %.1f s for %d run(s); results in %s" % (time.time() - started, len(todo), out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Tables and plots from benchmark records (``results.json`` of ``amls-bench``).
+
+Every table and plot states the data it came from and the selection rules;
+a row whose threshold was chosen on target test labels says "oracle".
+"""
+
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from amls_speech.metrics import OpenSetStats
+
+METRICS = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
+METHOD_ORDER = ("source_only", "adda", "dann", "uan", "amls")  # the paper's Table 1 order
+METHOD_NAMES = {"source_only": "Source", "adda": "ADDA", "dann": "DANN", "uan": "UAN", "amls": "AMLS"}
+TASK_ORDER = ("M2F", "F2M", "M2R", "U2M", "C2R")
+
+
+def mean_std(values):
+    """``"mean ± std"`` in percent (population std over seeds; "n/a" if nothing is finite).
+
+    Example
+    -------
+    >>> mean_std([0.5, 0.7])
+    '60.0 ± 10.0'
+    >>> mean_std([float("nan")])
+    'n/a'
+    """
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return "n/a"
+    return "%.1f ± %.1f" % (100 * np.mean(values), 100 * np.std(values))
+
+
+def oracle_score(record):
+    """The best ``score`` over all rejection thresholds, chosen with the test labels.
+
+    Only for open-set records (those with rejection scores); an upper bound on
+    what the label-free rule could reach with the same model.
+    """
+    rec = record["records"]
+    if not rec["score"] or rec["score"][0] is None:
+        return None
+    scores = np.asarray(rec["score"], dtype=float)
+    closed = np.asarray(rec["closed_prediction"])
+    truth = np.asarray(rec["truth"])
+    unknown = len(record["classes"])
+    best = -1.0
+    for t in np.unique(np.concatenate([scores, [np.inf]])):
+        stats = OpenSetStats(record["classes"], record["shared_classes"])
+        stats.append(range(len(truth)), np.where(scores < t, unknown, closed), truth)
+        best = max(best, stats.summarize("score"))
+    return best
+
+
+def grouped(records, **match):
+    groups = defaultdict(list)
+    for r in records:
+        if all(r.get(k) == v for k, v in match.items()):
+            groups[(r["method"], r["task"])].append(r)
+    return groups
+
+
+def table1(records):
+    """Markdown: methods x tasks, mean ± std of the score, then the other metrics."""
+    main = [r for r in records if not r.get("n_shared")]
+    groups = grouped(main)
+    tasks = [t for t in TASK_ORDER if any(k[1] == t for k in groups)]
+    methods = [m for m in METHOD_ORDER if any(k[0] == m for k in groups)]
+    data = sorted({r.get("data", "unknown") for r in main})
+    seeds = sorted({r["seed"] for r in main})
+    lines = [
+        "Target test score (%%): per-class accuracy averaged over the shared classes "
+        "and one \"unknown\" class, mean ± std over seeds %s. Data: %s." % (seeds, ", ".join(data)),
+        "",
+        "| method | selection | " + " | ".join(tasks) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in tasks) + " |",
+    ]
+    for m in methods:
+        sel = {r["checkpoint_selection"] + ", threshold: " + str(r["threshold_rule"])
+               for g in groups for r in groups[g] if g[0] == m}
+        cells = [mean_std([r["score"] for r in groups.get((m, t), [])]) for t in tasks]
+        lines.append("| %s | %s | %s |" % (METHOD_NAMES[m], "; ".join(sorted(sel)), " | ".join(cells)))
+    for m in methods:
+        oracle = [[oracle_score(r) for r in groups.get((m, t), [])] for t in tasks]
+        if any(v is not None for cell in oracle for v in cell):
+            cells = [mean_std([v for v in cell if v is not None]) for cell in oracle]
+            lines.append("| %s (oracle threshold) | threshold chosen on target TEST labels | %s |"
+                         % (METHOD_NAMES[m], " | ".join(cells)))
+    for metric in METRICS[1:]:
+        lines += ["", "%s (%%), mean ± std:" % metric, "",
+                  "| method | " + " | ".join(tasks) + " |",
+                  "| --- | " + " | ".join("---" for _ in tasks) + " |"]
+        for m in methods:
+            cells = [mean_std([r[metric] for r in groups.get((m, t), [])]) for t in tasks]
+            lines.append("| %s | %s |" % (METHOD_NAMES[m], " | ".join(cells)))
+    return "\n".join(lines) + "\n"
+
+
+def relative_change(records, task="M2F"):
+    """Per shared class: mean relative change of accuracy vs source only, per method."""
+    main = [r for r in records if not r.get("n_shared") and r["task"] == task]
+    base = [r for r in main if r["method"] == "source_only"]
+    if not base:
+        return {}
+    shared = base[0]["shared_classes"]
+    base_acc = {c: np.mean([r["per_class"].get(c, 0.0) for r in base]) for c in shared}
+    out = {}
+    for m in METHOD_ORDER[1:]:
+        runs = [r for r in main if r["method"] == m]
+        if runs:
+            out[m] = {c: (np.mean([r["per_class"].get(c, 0.0) for r in runs]) - base_acc[c])
+                      / max(base_acc[c], 1e-6) for c in shared}
+    return out
+
+
+def plot_figure3(records, out_dir, task="M2F"):
+    """Writes fig3_relative_change.png and fig3_shared_sweep.png (what data exist for)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    change = relative_change(records, task)
+    if change:
+        classes = list(next(iter(change.values())))
+        fig, ax = plt.subplots(figsize=(9, 4))
+        width = 0.8 / len(change)
+        for i, (m, values) in enumerate(change.items()):
+            ax.bar(np.arange(len(classes)) + i * width, [100 * values[c] for c in classes],
+                   width, label=METHOD_NAMES[m])
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(np.arange(len(classes)) + 0.4 - width / 2, classes, rotation=45)
+        ax.set_ylabel("relative change of accuracy vs source (%)")
+        ax.set_title("%s: shared-class accuracy after adaptation (embedded synthetic data)" % task)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out_dir / "fig3_relative_change.png", dpi=120)
+        plt.close(fig)
+        written.append("fig3_relative_change.png")
+
+    by_method = defaultdict(lambda: defaultdict(list))
+    for r in (r for r in records if r["task"] == task):
+        by_method[r["method"]][r.get("n_shared") or len(r["shared_classes"])].append(r["score"])
+    if any(len(v) > 1 for v in by_method.values()):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for m in METHOD_ORDER:
+            if m in by_method:
+                ks = sorted(by_method[m])
+                ax.errorbar(ks, [100 * np.mean(by_method[m][k]) for k in ks],
+                            yerr=[100 * np.std(by_method[m][k]) for k in ks],
+                            marker="o", capsize=3, label=METHOD_NAMES[m])
+        ax.set_xlabel("|C_shared|")
+        ax.set_ylabel("score (%)")
+        ax.set_title("%s: score vs shared classes (embedded synthetic data)" % task)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out_dir / "fig3_shared_sweep.png", dpi=120)
+        plt.close(fig)
+        written.append("fig3_shared_sweep.png")
+    return written
+
+
+def write_all(records, out_dir):
+    """table.md plus the Figure 3 plots."""
+    text = "# amls-bench results\n\n" + table1(records)
+    plots = plot_figure3(records, out_dir)
+    if plots:
+        text += "\nPlots: " + ", ".join(plots) + "\n"
+    (out_dir / "table.md").write_text(text)

@@ -1,0 +1,84 @@
+"""The gender recipe end to end on a tiny generated corpus: trains, scores, resumes."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amls_speech.recipe import load_hparams, run
+
+ROOT = Path(__file__).resolve().parents[1]
+HPARAMS = ROOT / "recipes" / "gender" / "hparams"
+
+
+def overrides(corpus, out, **extra):
+    base = {
+        "data_folder": str(corpus),
+        "results_root": str(out),
+        "source_valid_ratio": 0.25,  # 4 speakers a gender: the official lists may miss one
+        "batch_size": 16,
+        "number_of_epochs": 1,
+    }
+    base.update(extra)
+    return base
+
+
+def train_log(out, method, task="M2F", seed=0):
+    return (Path(out) / task / method / ("seed%d" % seed) / "train_log.txt").read_text()
+
+
+def test_source_only_learns(tiny_keywords, tmp_path):
+    hp = load_hparams(HPARAMS / "source_only.yaml", overrides(tiny_keywords, tmp_path, number_of_epochs=6))
+    summary = run(hp, {"device": "cpu", "noprogressbar": True})
+    log = train_log(tmp_path, "source_only")
+    losses = [float(x) for x in re.findall(r"train loss: ([0-9.e+-]+)", log)]
+    accs = [float(x) for x in re.findall(r"source_acc: ([0-9.e+-]+)", log)]
+    assert len(losses) == 6 and losses[-1] < 0.8 * losses[0], losses
+    assert max(accs[-2:]) > 2 / 20, accs  # above twice chance on 20 source classes
+    assert summary["shared_accuracy"] > 1 / 20  # above chance on the target too
+    assert summary["unknown_accuracy"] == 0.0  # a closed-set method never says unknown
+    saved = json.loads((tmp_path / "M2F" / "source_only" / "seed0" / "results.json").read_text())
+    assert saved["score"] == pytest.approx(summary["score"])
+
+
+@pytest.mark.parametrize("method", ["dann", "adda", "uan", "amls"])
+def test_every_method_trains_and_tests(tiny_keywords, tmp_path, method):
+    hp = load_hparams(HPARAMS / ("%s.yaml" % method), overrides(tiny_keywords, tmp_path, number_of_epochs=2))
+    summary = run(hp, {"device": "cpu", "noprogressbar": True})
+    for key in ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy"):
+        assert key in summary
+    assert 0.0 <= summary["score"] <= 1.0
+    assert summary["checkpoint_selection"] == "last"
+    n_test = len(summary["records"]["truth"])
+    assert n_test > 0 and sum(map(sum, summary["confusion"])) == n_test
+    if method == "amls":  # Otsu's split rejects part of the target set
+        assert summary["threshold_rule"] == "otsu" and summary["unknown_accuracy"] > 0
+    if method == "uan":
+        assert summary["threshold_rule"] == "fixed" and summary["threshold"] == -0.5
+
+
+def test_interrupted_training_resumes(tiny_keywords, tmp_path):
+    first = load_hparams(HPARAMS / "adda.yaml", overrides(tiny_keywords, tmp_path, number_of_epochs=1))
+    run(first, {"device": "cpu", "noprogressbar": True})
+    ckpt = next((tmp_path / "M2F" / "adda" / "seed0" / "save").glob("CKPT*"))
+    for name in ("optimizer", "target_optimizer", "disc_optimizer", "target_extractor", "counter"):
+        assert (ckpt / ("%s.ckpt" % name)).exists(), name
+    # A longer run in the same folder goes on from epoch 2 instead of starting over.
+    again = load_hparams(HPARAMS / "adda.yaml", overrides(tiny_keywords, tmp_path, number_of_epochs=2))
+    run(again, {"device": "cpu", "noprogressbar": True})
+    log = train_log(tmp_path, "adda")
+    assert log.count("epoch: 1 ") == 1 and log.count("epoch: 2 ") == 1
+
+
+def test_train_py_command_line(tiny_keywords, tmp_path):
+    cmd = [sys.executable, str(ROOT / "recipes" / "gender" / "train.py"), str(HPARAMS / "dann.yaml"),
+           "--task", "F2M", "--data_folder", str(tiny_keywords), "--results_root", str(tmp_path),
+           "--source_valid_ratio", "0.25", "--number_of_epochs", "1", "--noprogressbar"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    scores = json.loads(done.stdout[done.stdout.index("{"):])
+    assert set(scores) == {"score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy"}
+    assert (tmp_path / "F2M" / "dann" / "seed0" / "results.json").exists()

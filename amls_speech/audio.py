@@ -1,5 +1,7 @@
 """Reading waveforms with errors that name the file and say what to do."""
 
+import os
+
 import numpy as np
 import soundfile as sf
 import torch
@@ -39,13 +41,13 @@ def read_waveform(path, sample_rate, resample=False):
     ...
     amls_speech.audio.AudioError: ...a.wav: sample rate is 8000 Hz, expected 16000 Hz; resample the corpus or set `resample: True` in the hparams file
     """
-    try:
-        wav, sr = sf.read(path, dtype="float32", always_2d=True)
-    except FileNotFoundError:
+    if not os.path.isfile(path):
         raise AudioError(
             "%s: file not found; the manifest points at a file that is not "
             "there: re-run the data preparation or fix the data folder" % path
-        ) from None
+        )
+    try:
+        wav, sr = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioError(
             "%s: cannot be decoded (%s); the file is corrupt: delete it "

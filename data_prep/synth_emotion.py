@@ -17,14 +17,14 @@ The two corpora differ on purpose (the dataset shift):
 ===================  ====================================  ====================================
 voices               eSpeak variants ``CREMA_*_VARIANTS``  disjoint ``RAVDESS_*_VARIANTS``
 engine settings      faster (150-195 wpm), pitch 30-60,    slower (135-170 wpm), pitch 35-55,
-                     range 35-60                           range 40-55
+                     range 35-60, level -38..-32 dBFS      range 40-55, level -36..-30 dBFS
 text                 the 12 CREMA-D sentences              the 2 RAVDESS statements
 acting               :data:`CREMA_PRESETS`                 :data:`RAVDESS_PRESETS` (more
                                                            exaggerated pitch, slower)
 intensity            IEO: LO/MD/HI (0.5/1/1.5), else XX    normal 1.0 / strong 1.5
 recording chain      :func:`crema_chain`: small noisy      :func:`ravdess_chain`: studio,
-                     room, 150-6000 Hz, 60 Hz hum, pink    close mic, slight reverb, wide band,
-                     + white noise (SNR ~20 dB)            -75 dBFS self-noise
+                     room, 100-7000 Hz, 60 Hz hum, pink    close mic, slight reverb, wide band,
+                     + white noise (SNR ~25 dB)            -68 dBFS self-noise
 silence around       0.05-0.25 s before, 0.1-0.3 s after   0.25-0.5 s before, 0.2-0.4 s after
 file format          16 kHz mono 16-bit                    48 kHz mono 16-bit
 ===================  ====================================  ====================================
@@ -309,7 +309,8 @@ class Prosody:
         """The preset at intensity ``k``: 0 is neutral, 1 the preset itself.
 
         Additive fields are interpolated linearly, multiplicative ones (rate,
-        range, end_rate) geometrically; ``emphasis`` is rounded.
+        range, end_rate) geometrically; ``emphasis`` is rounded; below
+        ``k = 0.5`` the sentence ends with a plain full stop.
         """
         k = float(k)
 
@@ -331,6 +332,7 @@ class Prosody:
             emphasis=int(round(min(k, 1.5) * self.emphasis)),
             tremolo=min(0.6, k * self.tremolo),
             harsh=k * self.harsh,
+            punct=self.punct if k >= 0.5 else ".",
         )
 
 
@@ -382,10 +384,10 @@ del P
 def crema_chain():
     """CREMA-D-like recording: a small, noisy room and a band-limited mic.
 
-    A 3 x 2.6 x 2.4 m room (RT60 0.3 s, talker 0.9 m away), 150-6000 Hz
-    (3rd order), a +3 dB bump at 1.5 kHz and a -4 dB dip at 4.5 kHz, 60 Hz
-    mains hum at -62 dBFS, pink noise at -50 dBFS and white at -58 dBFS
-    (about 20 dB SNR for neutral speech).
+    A 3 x 2.6 x 2.4 m room (RT60 0.3 s, talker 0.9 m away), 100-7000 Hz
+    (2nd order), a +3 dB bump at 1.5 kHz and a -4 dB dip at 4.5 kHz, 60 Hz
+    mains hum at -64 dBFS, pink noise at -55 dBFS and white at -62 dBFS
+    (about 25 dB SNR for neutral speech, 15 dB for sad).
 
     Example
     -------
@@ -398,14 +400,14 @@ def crema_chain():
         folder="AudioWAV",
         stages=[
             Room((3.0, 2.6, 2.4), source=(1.0, 1.3, 1.5), mic=(1.9, 1.1, 1.3), rt60=0.3),
-            BandPass(150.0, 6000.0, order=3),
+            BandPass(100.0, 7000.0, order=2),
             Peaking(1500.0, 3.0, q=1.0),
             Peaking(4500.0, -4.0, q=2.0),
-            Hum(60.0, dbfs=-62.0),
-            NoiseFloor(dbfs=-50.0, color="pink"),
-            NoiseFloor(dbfs=-58.0, color="white"),
+            Hum(60.0, dbfs=-64.0),
+            NoiseFloor(dbfs=-55.0, color="pink"),
+            NoiseFloor(dbfs=-62.0, color="white"),
         ],
-        description="small room RT60 0.3 s, 150-6000 Hz, 60 Hz hum, pink+white noise",
+        description="small room RT60 0.3 s, 100-7000 Hz, 60 Hz hum, pink+white noise",
     )
 
 
@@ -414,7 +416,7 @@ def ravdess_chain():
 
     A 5.5 x 4.5 x 3 m treated room (RT60 0.2 s, talker 0.5 m away: slight
     reverb), a gentle 40 Hz high-pass, a +2 dB presence lift at 5 kHz and
-    white self-noise at -75 dBFS. The 16 kHz result is resampled to 48 kHz
+    white self-noise at -68 dBFS. The 16 kHz result is resampled to 48 kHz
     and -84 dBFS of white noise is added over the full band.
 
     Example
@@ -430,9 +432,9 @@ def ravdess_chain():
             Room((5.5, 4.5, 3.0), source=(2.0, 2.2, 1.6), mic=(2.5, 2.3, 1.6), rt60=0.2),
             BandPass(40.0, None, order=2),
             Peaking(5000.0, 2.0, q=1.0),
-            NoiseFloor(dbfs=-75.0, color="white"),
+            NoiseFloor(dbfs=-68.0, color="white"),
         ],
-        description="studio RT60 0.2 s at 0.5 m, wide band, -75 dBFS self-noise",
+        description="studio RT60 0.2 s at 0.5 m, wide band, -68 dBFS self-noise",
     )
 
 

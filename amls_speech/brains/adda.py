@@ -32,6 +32,8 @@ class ADDA(AdaptationBrain):
     ['disc', 'target_gan']
     """
 
+    trains_on_target = False  # pre-training is source only; adaptation has its own step
+
     def init_optimizers(self):
         m = self.modules
         self.optimizer = self.opt_class(list(m.extractor.parameters()) + list(m.classifier.parameters()))
@@ -67,14 +69,6 @@ class ADDA(AdaptationBrain):
 
     def train_losses(self, out, batch):
         return {"cls": self.source_ce(out, batch)}
-
-    def compute_forward(self, batch, stage):
-        if stage != sb.Stage.TRAIN:
-            return super().compute_forward(batch, stage)
-        batch = batch.to(self.device)
-        xs, ls = batch.source.feats
-        z = self.embed(xs, ls)
-        return {"z": z, "logits": self.modules.classifier(z), "n_source": xs.shape[0]}
 
     def adversarial_step(self, batch):
         """One discriminator update then one target-encoder update."""

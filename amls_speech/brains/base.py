@@ -43,6 +43,7 @@ class AdaptationBrain(sb.Brain):
     """
 
     open_set = False  # True for methods that can answer "unknown"
+    trains_on_target = True  # False: the target half of a batch is not fed forward
 
     # ------------------------------------------------------------------ training
     def fit(self, epoch_counter, train_set, valid_set=None, progressbar=None,
@@ -84,8 +85,10 @@ class AdaptationBrain(sb.Brain):
             z = self.embed(feats, lens, "target" if stage == sb.Stage.TEST else "source")
             return {"z": z, "logits": self.modules.classifier(z)}
         (xs, ls), (xt, lt) = batch.source.feats, batch.target.feats
-        z = self.embed(torch.cat([xs, xt]), torch.cat([ls, lt]))
-        return {"z": z, "logits": self.modules.classifier(z), "n_source": xs.shape[0]}
+        if self.trains_on_target:
+            xs, ls = torch.cat([xs, xt]), torch.cat([ls, lt])
+        z = self.embed(xs, ls)
+        return {"z": z, "logits": self.modules.classifier(z), "n_source": batch.source.feats.data.shape[0]}
 
     def train_losses(self, out, batch):
         """Named loss terms of one training batch; their sum is minimised."""

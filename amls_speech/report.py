@@ -54,6 +54,34 @@ def oracle_score(record):
     return best
 
 
+def auroc(positive, negative):
+    """Probability that a positive scores above a negative (ties count half).
+
+    Example
+    -------
+    >>> auroc([0.9, 0.8], [0.1, 0.85])
+    0.75
+    """
+    pos, neg = np.asarray(positive, float)[:, None], np.asarray(negative, float)[None, :]
+    return float(np.mean((pos > neg) + 0.5 * (pos == neg)))
+
+
+def rejection_auroc(record):
+    """How well the rejection score ranks shared-class above private target samples.
+
+    0.5 is no better than chance: then no threshold, label-free or oracle, can
+    reject private classes without losing shared ones. None for closed-set methods.
+    """
+    rec = record["records"]
+    if not rec["score"] or rec["score"][0] is None:
+        return None
+    scores, truth = np.asarray(rec["score"], float), np.asarray(rec["truth"])
+    unknown = len(record["classes"])
+    if not (truth == unknown).any() or (truth == unknown).all():
+        return None
+    return auroc(scores[truth != unknown], scores[truth == unknown])
+
+
 def grouped(records, **match):
     groups = defaultdict(list)
     for r in records:
@@ -88,6 +116,17 @@ def table1(records):
             cells = [mean_std([v for v in cell if v is not None]) for cell in oracle]
             lines.append("| %s (oracle threshold) | threshold chosen on target TEST labels | %s |"
                          % (METHOD_NAMES[m], " | ".join(cells)))
+    auc_rows = []
+    for m in methods:
+        cells = [[rejection_auroc(r) for r in groups.get((m, t), [])] for t in tasks]
+        if any(v is not None for cell in cells for v in cell):
+            auc_rows.append("| %s | %s |" % (METHOD_NAMES[m], " | ".join(
+                mean_std([v for v in cell if v is not None]) for cell in cells)))
+    if auc_rows:
+        lines += ["", "AUROC (%) of the rejection score, shared vs private target test samples "
+                  "(50 = chance; a diagnostic that reads the test labels):", "",
+                  "| method | " + " | ".join(tasks) + " |",
+                  "| --- | " + " | ".join("---" for _ in tasks) + " |"] + auc_rows
     for metric in METRICS[1:]:
         lines += ["", "%s (%%), mean ± std:" % metric, "",
                   "| method | " + " | ".join(tasks) + " |",

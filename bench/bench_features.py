@@ -12,10 +12,12 @@ Rows
 ----
 ours: MFCCFeatures            ``MFCCFeatures()(wav)`` on one in-memory clip (SpeechBrain
                               MFCC, 40 coefficients, 40 mels, 25 ms / 10 ms, n_fft 400)
-ours: MFCCFeatures, N threads the same with torch using all cores (intra-op threads)
 ours: MFCCFeatures, batch     the same module on all N clips as one ``(N, 16000)`` batch
 librosa.feature.mfcc          n_mfcc=40, n_mels=40, n_fft=400, hop 160, win 400 (Hamming,
                               as SpeechBrain); same frame count, not the same numbers
+ours / librosa, N threads     the two single-clip rows again (on the first --n_multi clips)
+                              with all cores allowed to torch (OpenMP) and numpy (OpenBLAS)
+                              instead of --threads; run last in each repetition
 read_waveform only            decoding the wav file (soundfile), no features
 pipeline, no cache            ``FeaturePipeline.compute``: read + fix_length + MFCC
 pipeline, cold cache          ``FeaturePipeline.__call__`` on an empty cache: compute + save
@@ -77,16 +79,28 @@ def librosa_mfcc(librosa, wav):
     )
 
 
+def set_threads(n):
+    """Caps torch's intra-op threads and, through threadpoolctl, OpenBLAS/OpenMP (numpy, librosa)."""
+    torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # only torch is capped then
+        return
+    threadpool_limits(n)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=200, help="clips per pass (default 200)")
+    p.add_argument("--n_multi", type=int, default=20,
+                   help="clips per pass for the all-cores rows, which can be slow on a loaded machine")
     p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions (default 5)")
     p.add_argument("--corpus", help="read the clips from this corpus (Speech Commands layout) "
                    "instead of generating them")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1, as in a DataLoader worker; librosa/numpy use one)")
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
 
     work = tempfile.mkdtemp(prefix="bench_features_")
     try:
@@ -127,31 +141,30 @@ def run(args, work):
     extractor(batch[:2])  # warm up torch too
 
     # ------------------------------------------------------------- methods
-    def ours_single():
-        for w in wavs_t:
+    # Each method processes a list of clips and returns how many it processed.
+    def ours_single(clips=wavs_t):
+        for w in clips:
             extractor(w)
-
-    def ours_all_cores():
-        torch.set_num_threads(cores)
-        try:
-            ours_single()
-        finally:
-            torch.set_num_threads(args.threads)
+        return len(clips)
 
     def ours_batch():
         extractor(batch)
+        return len(batch)
 
-    def with_librosa():
-        for w in wavs_np:
+    def with_librosa(clips=wavs_np):
+        for w in clips:
             librosa_mfcc(librosa, w)
+        return len(clips)
 
     def read_only():
         for path in paths:
             read_waveform(path, SR)
+        return len(paths)
 
     def no_cache():
         for path in paths:
             pipe.compute(path)
+        return len(paths)
 
     cached = {}
 
@@ -160,15 +173,26 @@ def run(args, work):
         cached["pipe"] = FeaturePipeline(extractor, seconds=1.0, cache_folder=folder)
         for path in paths:
             cached["pipe"](path)
+        return len(paths)
 
     def warm_cache():
         for path in paths:
             cached["pipe"](path)
+        return len(paths)
+
+    def all_cores(fn, clips):
+        def run_all_cores():
+            set_threads(cores)
+            try:
+                return fn(clips[: args.n_multi])
+            finally:
+                set_threads(args.threads)
+
+        return run_all_cores
 
     cores = os.cpu_count()
     methods = [
         ("ours: MFCCFeatures", ours_single),
-        ("ours: MFCCFeatures, %d threads" % cores, ours_all_cores),
         ("ours: MFCCFeatures, batch", ours_batch),
         ("librosa.feature.mfcc", with_librosa),
         ("read_waveform only", read_only),
@@ -176,33 +200,42 @@ def run(args, work):
         ("pipeline, cold cache", cold_cache),
         ("pipeline, warm cache", warm_cache),
     ]
-    times = {name: [] for name, _ in methods}
+    # Run last in each repetition, then a pause: idle OpenMP/OpenBLAS workers keep
+    # spinning for a while after a multi-threaded call and would slow the next rows.
+    multi = [
+        ("ours: MFCCFeatures, %d threads" % cores, all_cores(ours_single, wavs_t)),
+        ("librosa, %d threads" % cores, all_cores(with_librosa, wavs_np)),
+    ]
+    times = {name: [] for name, _ in methods + multi}
     for r in range(args.repeats):
         # rotate the order; cold must precede warm (it fills the cache warm reads)
         order = methods[r % len(methods):] + methods[: r % len(methods)]
         order = [m for m in order if m[0] != "pipeline, warm cache"]
         order.insert(order.index(methods[-2]) + 1, methods[-1])
-        for name, fn in order:
+        for name, fn in order + multi[r % 2:] + multi[: r % 2]:
             t0 = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - t0) / len(paths) * 1e3)
+            count = fn()
+            times[name].append((time.perf_counter() - t0) / count * 1e3)
+        time.sleep(0.5)
 
     med = {name: statistics.median(v) for name, v in times.items()}
-    print("bench_features: %s; %d repetitions (interleaved), torch threads %d (pipeline rows), torch %s, "
+    print("bench_features: %s; %d repetitions (interleaved), threads %d (torch + BLAS), torch %s, "
           "speechbrain %s, librosa %s"
           % (source, args.repeats, args.threads, torch.__version__, _sb_version(), librosa.__version__))
     print("librosa warm-up: first call %.0f ms (lazy imports + numba compilation), second call "
           "%.1f ms -- both excluded below" % (first_call_s * 1e3, second_call_s * 1e3))
     print()
-    print("| %-28s | %12s | %10s | %10s |" % ("method", "ms per clip", "min", "max"))
-    print("|%s|%s|%s|%s|" % ("-" * 30, "-" * 14, "-" * 12, "-" * 12))
-    for name, _ in methods:
-        print("| %-28s | %12.3f | %10.3f | %10.3f |" % (name, med[name], min(times[name]), max(times[name])))
+    print("| %-30s | %12s | %10s | %10s |" % ("method", "ms per clip", "min", "max"))
+    print("|%s|%s|%s|%s|" % ("-" * 32, "-" * 14, "-" * 12, "-" * 12))
+    for name, _ in methods + multi:
+        print("| %-30s | %12.3f | %10.3f | %10.3f |" % (name, med[name], min(times[name]), max(times[name])))
     print()
     ratios = [
         ("librosa / ours (one clip per call)", med["librosa.feature.mfcc"], med["ours: MFCCFeatures"]),
-        ("ours %d threads / ours 1 thread" % cores, med["ours: MFCCFeatures, %d threads" % cores],
-         med["ours: MFCCFeatures"]),
+        ("ours %d threads / ours %d" % (cores, args.threads),
+         med["ours: MFCCFeatures, %d threads" % cores], med["ours: MFCCFeatures"]),
+        ("librosa %d threads / librosa %d" % (cores, args.threads),
+         med["librosa, %d threads" % cores], med["librosa.feature.mfcc"]),
         ("ours one clip / ours batched", med["ours: MFCCFeatures"], med["ours: MFCCFeatures, batch"]),
         ("no cache / warm cache", med["pipeline, no cache"], med["pipeline, warm cache"]),
         ("cold cache / no cache (cost of writing)", med["pipeline, cold cache"], med["pipeline, no cache"]),

@@ -40,11 +40,13 @@ Decisions that hold for every script:
   the ratio is a fraction of speakers, with at least one speaker on each side.
 """
 
+import collections
 import csv
 import hashlib
 import json
 import logging
 import os
+import sys
 import uuid
 
 import numpy as np
@@ -174,6 +176,30 @@ def read_manifest(path):
     """
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def find_csv_columns(reader, names, error):
+    """Find the columns ``names`` (lower case) of a ``csv.DictReader``, ignoring case and spaces.
+
+    Returns ``{lower-case name: header as written}`` for every column; raises
+    ``ValueError("<error>; found <headers>")`` when one of ``names`` is missing.
+
+    Example
+    -------
+    >>> import io
+    >>> reader = csv.DictReader(io.StringIO(" Speaker,GENDER\\n"))
+    >>> find_csv_columns(reader, ("speaker", "gender"), "x")["gender"]
+    'GENDER'
+    >>> reader = csv.DictReader(io.StringIO("a,b\\n"))
+    >>> find_csv_columns(reader, ("speaker",), "g.csv needs speaker")
+    Traceback (most recent call last):
+    ...
+    ValueError: g.csv needs speaker; found ['a', 'b']
+    """
+    cols = {c.strip().lower(): c for c in (reader.fieldnames or [])}
+    if any(name not in cols for name in names):
+        raise ValueError("%s; found %s" % (error, reader.fieldnames))
+    return cols
 
 
 # --------------------------------------------------------------------------
@@ -432,6 +458,40 @@ def split_rows_by_speaker(rows, ratio=0.2, seed=1234, what="speakers"):
     )
 
 
+def split_items_by_speaker(items, partition, ratio=0.2, seed=1234, what="speakers"):
+    """Rows of ``(path, label, domain, speaker)`` items, split speaker-disjointly.
+
+    :func:`build_rows` then :func:`split_rows_by_speaker`: how a preparation
+    turns the files of one side into ``source_train``/``source_valid`` or
+    ``target_adapt``/``target_test``.
+
+    Example
+    -------
+    >>> import tempfile, os, numpy as np, soundfile as sf
+    >>> from amls_speech.partitions import emotion_partition
+    >>> d = tempfile.mkdtemp()
+    >>> items = []
+    >>> for spk in "abcd":
+    ...     sf.write(os.path.join(d, spk + ".wav"), np.zeros(160), 16000)
+    ...     items.append((os.path.join(d, spk + ".wav"), "Sad", "c", spk))
+    >>> big, small = split_items_by_speaker(items, emotion_partition(), ratio=0.25, seed=0)
+    >>> len(big), len(small), small[0]["label_set"]
+    (3, 1, 'source_private')
+    """
+    return split_rows_by_speaker(build_rows(items, partition), ratio, seed, what)
+
+
+def named_manifests(source_train, source_valid, target_adapt, target_test):
+    """The four manifests keyed by name, as a preparation's ``build_fn`` returns them.
+
+    Example
+    -------
+    >>> list(named_manifests([], [], [], [{"ID": "x"}]).items())[-1]
+    ('target_test', [{'ID': 'x'}])
+    """
+    return dict(zip(MANIFEST_NAMES, (source_train, source_valid, target_adapt, target_test)))
+
+
 # --------------------------------------------------------------------------
 # Audio checks
 # --------------------------------------------------------------------------
@@ -640,3 +700,106 @@ def parse_mapping(text, none_words=("none", "drop", "")):
 def setup_cli_logging():
     """Log INFO messages to stderr (used by the ``__main__`` blocks)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+def add_split_arguments(parser, valid_ratio=0.1, valid_help=None):
+    """Add ``--valid_ratio``, ``--test_ratio`` and ``--seed`` to a preparation's parser.
+
+    The defaults are those of the ``prepare_*`` functions; ``valid_ratio``
+    and ``valid_help`` set the default and help of ``--valid_ratio``.
+
+    Example
+    -------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_split_arguments(parser)
+    >>> vars(parser.parse_args(["--seed", "3"]))
+    {'valid_ratio': 0.1, 'test_ratio': 0.2, 'seed': 3}
+    """
+    parser.add_argument("--valid_ratio", type=float, default=valid_ratio, help=valid_help)
+    parser.add_argument("--test_ratio", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=1234)
+
+
+def split_options(args):
+    """The keyword arguments of a ``prepare_*`` function set by :func:`add_split_arguments`.
+
+    Example
+    -------
+    >>> import argparse
+    >>> split_options(argparse.Namespace(valid_ratio=None, test_ratio=0.2, seed=3, source="male"))
+    {'valid_ratio': None, 'test_ratio': 0.2, 'seed': 3}
+    """
+    return {"valid_ratio": args.valid_ratio, "test_ratio": args.test_ratio, "seed": args.seed}
+
+
+def parse_cli_args(parser, argv):
+    """Parse a preparation's command line, then log INFO messages to stderr.
+
+    Example
+    -------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> _ = parser.add_argument("--save_folder")
+    >>> parse_cli_args(parser, ["--save_folder", "out"]).save_folder
+    'out'
+    """
+    args = parser.parse_args(argv)
+    setup_cli_logging()
+    return args
+
+
+def print_manifest_paths(paths):
+    """Print what a preparation returned (manifest name -> path) as JSON on stdout.
+
+    Example
+    -------
+    >>> print_manifest_paths({"target_test": "/m/target_test.csv"})
+    {
+      "target_test": "/m/target_test.csv"
+    }
+    """
+    print(json.dumps(paths, indent=2))
+
+
+def corpus_summary_main(argv, usage, list_corpus, what, emotion_label):
+    """Command line of a corpus reader: list ``ROOT``, print counts by emotion.
+
+    Arguments
+    ---------
+    argv : list of str or None
+        The arguments (default ``sys.argv[1:]``): exactly one, the root.
+    usage : str
+        Printed to stderr when the arguments are wrong.
+    list_corpus : callable
+        ``list_corpus(root)`` returns records with ``actor`` and ``emotion``.
+    what : str
+        What a record is, for the first line (``"files"``).
+    emotion_label : callable
+        Text of an emotion in its line (the count follows).
+
+    Returns
+    -------
+    int
+        The exit status: 0, or 2 after printing ``usage``.
+
+    Example
+    -------
+    >>> from collections import namedtuple
+    >>> R = namedtuple("R", "actor emotion")
+    >>> corpus_summary_main(["root"], "usage", lambda root: [R("1", "sad"), R("2", "sad")],
+    ...                     "files", lambda e: "%-5s" % e)
+    2 files, 2 actors
+      sad   2
+    0
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print(usage, file=sys.stderr)
+        return 2
+    setup_cli_logging()
+    records = list_corpus(argv[0])
+    print("%d %s, %d actors" % (len(records), what, len({r.actor for r in records})))
+    for emotion, n in sorted(collections.Counter(r.emotion for r in records).items()):
+        print("  %s %d" % (emotion_label(emotion), n))
+    return 0

@@ -30,6 +30,11 @@ import os
 import re
 import sys
 
+if __package__ in (None, ""):  # run as a script: make the repo root importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from data_prep.common import corpus_summary_main, find_csv_columns  # noqa: E402
+
 logger = logging.getLogger(__name__)
 
 CREMA_EMOTIONS = {
@@ -115,11 +120,9 @@ def read_crema_demographics(root):
     out = {}
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        cols = {c.strip().lower(): c for c in (reader.fieldnames or [])}
-        if "actorid" not in cols or "sex" not in cols:
-            raise ValueError(
-                "%s must have the columns ActorID and Sex; found %s" % (path, reader.fieldnames)
-            )
+        cols = find_csv_columns(
+            reader, ("actorid", "sex"), "%s must have the columns ActorID and Sex" % path
+        )
         for row in reader:
             actor = (row[cols["actorid"]] or "").strip()
             if not actor:
@@ -165,16 +168,10 @@ def list_crema_d(root):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python data_prep/crema_d.py CREMA_D_ROOT", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    recs = list_crema_d(argv[0])
-    print("%d files, %d actors" % (len(recs), len({r.actor for r in recs})))
-    for code, n in sorted(collections.Counter(r.emotion for r in recs).items()):
-        print("  %s %-8s %d" % (code, CREMA_EMOTIONS[code], n))
-    return 0
+    return corpus_summary_main(
+        argv, "usage: python data_prep/crema_d.py CREMA_D_ROOT", list_crema_d, "files",
+        lambda code: "%s %-8s" % (code, CREMA_EMOTIONS[code]),
+    )
 
 
 if __name__ == "__main__":

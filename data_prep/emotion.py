@@ -46,7 +46,6 @@ Usage::
 """
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -56,13 +55,16 @@ if __package__ in (None, ""):  # run as a script: make the repo root importable
 
 from amls_speech.partitions import emotion_partition  # noqa: E402
 from data_prep.common import (  # noqa: E402
-    build_rows,
+    add_split_arguments,
     check_not_empty,
     count_by,
+    named_manifests,
+    parse_cli_args,
     parse_mapping,
+    print_manifest_paths,
     run_preparation,
-    setup_cli_logging,
-    split_rows_by_speaker,
+    split_items_by_speaker,
+    split_options,
 )
 from data_prep.crema_d import CREMA_EMOTIONS, list_crema_d  # noqa: E402
 from data_prep.ravdess import RAVDESS_EMOTIONS, list_ravdess  # noqa: E402
@@ -226,18 +228,10 @@ def prepare_emotion(
         check_not_empty(
             target_items, "target (RAVDESS) data", ravdess_folder, "check --ravdess_folder / --ravdess_map"
         )
-        source_train, source_valid = split_rows_by_speaker(
-            build_rows(source_items, partition), valid_ratio, seed, "CREMA-D actors"
+        return named_manifests(
+            *split_items_by_speaker(source_items, partition, valid_ratio, seed, "CREMA-D actors"),
+            *split_items_by_speaker(target_items, partition, test_ratio, seed, "RAVDESS actors"),
         )
-        target_adapt, target_test = split_rows_by_speaker(
-            build_rows(target_items, partition), test_ratio, seed, "RAVDESS actors"
-        )
-        return {
-            "source_train": source_train,
-            "source_valid": source_valid,
-            "target_adapt": target_adapt,
-            "target_test": target_test,
-        }
 
     return run_preparation(save_folder, args, build, "emotion crema_d->ravdess")
 
@@ -249,22 +243,17 @@ def main(argv=None):
     parser.add_argument("--save_folder", required=True)
     parser.add_argument("--crema_map", default=None, help="e.g. ANG=Angry,NEU=Calm,DIS=none")
     parser.add_argument("--ravdess_map", default=None, help="e.g. calm=Calm,happy=none")
-    parser.add_argument("--valid_ratio", type=float, default=0.1)
-    parser.add_argument("--test_ratio", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=1234)
-    a = parser.parse_args(argv)
-    setup_cli_logging()
+    add_split_arguments(parser)
+    a = parse_cli_args(parser, argv)
     paths = prepare_emotion(
         a.crema_folder,
         a.ravdess_folder,
         a.save_folder,
         crema_map=parse_mapping(a.crema_map) if a.crema_map else None,
         ravdess_map=parse_mapping(a.ravdess_map) if a.ravdess_map else None,
-        valid_ratio=a.valid_ratio,
-        test_ratio=a.test_ratio,
-        seed=a.seed,
+        **split_options(a),
     )
-    print(json.dumps(paths, indent=2))
+    print_manifest_paths(paths)
 
 
 if __name__ == "__main__":

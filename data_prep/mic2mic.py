@@ -37,7 +37,6 @@ Usage::
 """
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -47,15 +46,18 @@ if __package__ in (None, ""):  # run as a script: make the repo root importable
 
 from amls_speech.partitions import microphone_partition  # noqa: E402
 from data_prep.common import (  # noqa: E402
-    build_rows,
+    add_split_arguments,
     check_not_empty,
+    named_manifests,
+    parse_cli_args,
     parse_mapping,
+    print_manifest_paths,
     run_preparation,
-    setup_cli_logging,
-    split_rows_by_speaker,
+    split_items_by_speaker,
+    split_options,
     split_speakers,
 )
-from data_prep.speech_commands import parse_speech_commands_name  # noqa: E402
+from data_prep.speech_commands import list_word_folders, parse_speech_commands_name  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -78,14 +80,8 @@ def list_mic_folder(mic_dir, classes):
     ...
     ValueError: the word folders of ... do not match the partition's 2 classes: missing ['no'], unexpected []
     """
-    if not os.path.isdir(mic_dir):
-        raise FileNotFoundError(
-            "microphone folder %s not found: check --data_folder and --mic_folders" % mic_dir
-        )
-    found = sorted(
-        d
-        for d in os.listdir(mic_dir)
-        if os.path.isdir(os.path.join(mic_dir, d)) and not d.startswith(("_", "."))
+    found = list_word_folders(
+        mic_dir, "microphone folder", "check --data_folder and --mic_folders"
     )
     if set(found) != set(classes):
         raise ValueError(
@@ -202,18 +198,14 @@ def prepare_mic2mic(
         hint = "check --data_folder / --mic_folders"
         check_not_empty(source_items, "source data (microphone %s)" % source, data_folder, hint)
         check_not_empty(target_items, "target data (microphone %s)" % target, data_folder, hint)
-        source_train, source_valid = split_rows_by_speaker(
-            build_rows(source_items, partition), valid_ratio, seed, "source (%s) speakers" % source
+        return named_manifests(
+            *split_items_by_speaker(
+                source_items, partition, valid_ratio, seed, "source (%s) speakers" % source
+            ),
+            *split_items_by_speaker(
+                target_items, partition, test_ratio, seed, "target (%s) speakers" % target
+            ),
         )
-        target_adapt, target_test = split_rows_by_speaker(
-            build_rows(target_items, partition), test_ratio, seed, "target (%s) speakers" % target
-        )
-        return {
-            "source_train": source_train,
-            "source_valid": source_valid,
-            "target_adapt": target_adapt,
-            "target_test": target_test,
-        }
 
     return run_preparation(save_folder, args, build, "mic2mic %s->%s" % (source, target))
 
@@ -234,11 +226,8 @@ def main(argv=None):
         action="store_true",
         help="use every speaker in both domains (the same utterances then leak)",
     )
-    parser.add_argument("--valid_ratio", type=float, default=0.1)
-    parser.add_argument("--test_ratio", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=1234)
-    a = parser.parse_args(argv)
-    setup_cli_logging()
+    add_split_arguments(parser)
+    a = parse_cli_args(parser, argv)
     paths = prepare_mic2mic(
         a.data_folder,
         a.save_folder,
@@ -246,11 +235,9 @@ def main(argv=None):
         target=a.target,
         mic_folders=parse_mapping(a.mic_folders),
         disjoint_speakers=not a.no_disjoint_speakers,
-        valid_ratio=a.valid_ratio,
-        test_ratio=a.test_ratio,
-        seed=a.seed,
+        **split_options(a),
     )
-    print(json.dumps(paths, indent=2))
+    print_manifest_paths(paths)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,11 @@ import os
 import re
 import sys
 
+if __package__ in (None, ""):  # run as a script: make the repo root importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from data_prep.common import corpus_summary_main  # noqa: E402
+
 logger = logging.getLogger(__name__)
 
 RAVDESS_EMOTIONS = {
@@ -155,16 +160,10 @@ def list_ravdess(root):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python data_prep/ravdess.py RAVDESS_ROOT", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    recs = list_ravdess(argv[0])
-    print("%d speech files, %d actors" % (len(recs), len({r.actor for r in recs})))
-    for emo, n in sorted(collections.Counter(r.emotion for r in recs).items()):
-        print("  %-10s %d" % (emo, n))
-    return 0
+    return corpus_summary_main(
+        argv, "usage: python data_prep/ravdess.py RAVDESS_ROOT", list_ravdess, "speech files",
+        lambda emotion: "%-10s" % emotion,
+    )
 
 
 if __name__ == "__main__":

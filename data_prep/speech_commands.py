@@ -42,7 +42,6 @@ Usage::
 
 import argparse
 import csv
-import json
 import logging
 import os
 import re
@@ -53,11 +52,17 @@ if __package__ in (None, ""):  # run as a script: make the repo root importable
 
 from amls_speech.partitions import gender_partition  # noqa: E402
 from data_prep.common import (  # noqa: E402
+    add_split_arguments,
     build_rows,
     check_not_empty,
     file_digest,
+    find_csv_columns,
+    named_manifests,
+    parse_cli_args,
+    print_manifest_paths,
     run_preparation,
-    setup_cli_logging,
+    split_items_by_speaker,
+    split_options,
     split_rows_by_speaker,
 )
 
@@ -112,12 +117,11 @@ def read_gender_csv(path):
     genders = {}
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        cols = {c.strip().lower(): c for c in (reader.fieldnames or [])}
-        if "speaker" not in cols or "gender" not in cols:
-            raise ValueError(
-                "gender CSV %s must have the columns 'speaker,gender'; found %s"
-                % (path, reader.fieldnames)
-            )
+        cols = find_csv_columns(
+            reader,
+            ("speaker", "gender"),
+            "gender CSV %s must have the columns 'speaker,gender'" % path,
+        )
         for i, row in enumerate(reader, start=2):
             spk = (row[cols["speaker"]] or "").strip()
             if not spk:
@@ -154,6 +158,34 @@ def parse_speech_commands_name(path):
     return m.group("speaker")
 
 
+def list_word_folders(folder, what, hint):
+    """Sorted word folders of a keyword corpus: the sub-folders not starting with ``_`` or ``.``.
+
+    ``_background_noise_`` (and hidden folders) are not words. A missing
+    ``folder`` raises ``FileNotFoundError("<what> <folder> not found: <hint>")``.
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> for name in ("yes", "no", "_background_noise_", ".git"):
+    ...     os.makedirs(os.path.join(d, name))
+    >>> list_word_folders(d, "Speech Commands folder", "check --data_folder")
+    ['no', 'yes']
+    >>> list_word_folders("/nonexistent", "Speech Commands folder", "check --data_folder")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: Speech Commands folder /nonexistent not found: check --data_folder
+    """
+    if not os.path.isdir(folder):
+        raise FileNotFoundError("%s %s not found: %s" % (what, folder, hint))
+    return sorted(
+        d
+        for d in os.listdir(folder)
+        if os.path.isdir(os.path.join(folder, d)) and not d.startswith(("_", "."))
+    )
+
+
 def list_speech_commands(data_folder, classes):
     """``(relpath, word, speaker)`` for every wav of the given word folders.
 
@@ -162,15 +194,7 @@ def list_speech_commands(data_folder, classes):
     word folders that are not in ``classes`` (logged). A class without a
     folder is an error.
     """
-    if not os.path.isdir(data_folder):
-        raise FileNotFoundError(
-            "Speech Commands folder %s not found: check --data_folder" % data_folder
-        )
-    folders = sorted(
-        d
-        for d in os.listdir(data_folder)
-        if os.path.isdir(os.path.join(data_folder, d)) and not d.startswith(("_", "."))
-    )
+    folders = list_word_folders(data_folder, "Speech Commands folder", "check --data_folder")
     missing = sorted(set(classes) - set(folders))
     if missing:
         raise FileNotFoundError(
@@ -310,16 +334,10 @@ def prepare_speech_commands(
             data_folder,
             hint + " / validation_list.txt, testing_list.txt",
         )
-        target_rows = build_rows(target_items, partition)
-        target_adapt, target_test = split_rows_by_speaker(
-            target_rows, test_ratio, seed, "target (%s) speakers" % tgt
+        target_adapt, target_test = split_items_by_speaker(
+            target_items, partition, test_ratio, seed, "target (%s) speakers" % tgt
         )
-        return {
-            "source_train": source_train,
-            "source_valid": source_valid,
-            "target_adapt": target_adapt,
-            "target_test": target_test,
-        }
+        return named_manifests(source_train, source_valid, target_adapt, target_test)
 
     return run_preparation(save_folder, args, build, "speech_commands %s->%s" % (src, tgt))
 
@@ -330,26 +348,20 @@ def main(argv=None):
     parser.add_argument("--gender_csv", required=True, help="CSV with columns speaker,gender")
     parser.add_argument("--save_folder", required=True, help="where the manifests go")
     parser.add_argument("--source", default="male", help="source gender: male|female (M/F)")
-    parser.add_argument(
-        "--valid_ratio",
-        type=float,
-        default=None,
-        help="split source speakers instead of using the official lists",
+    add_split_arguments(
+        parser,
+        valid_ratio=None,
+        valid_help="split source speakers instead of using the official lists",
     )
-    parser.add_argument("--test_ratio", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=1234)
-    a = parser.parse_args(argv)
-    setup_cli_logging()
+    a = parse_cli_args(parser, argv)
     paths = prepare_speech_commands(
         a.data_folder,
         a.gender_csv,
         a.save_folder,
         source=a.source,
-        valid_ratio=a.valid_ratio,
-        test_ratio=a.test_ratio,
-        seed=a.seed,
+        **split_options(a),
     )
-    print(json.dumps(paths, indent=2))
+    print_manifest_paths(paths)
 
 
 if __name__ == "__main__":

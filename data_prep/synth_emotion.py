@@ -54,7 +54,8 @@ actor by its number), never on the other files or the number of workers:
 a corpus made with fewer actors, sentences or emotions is a subset of a
 bigger one. The corpus is built in a temporary folder next to ``out`` and
 renamed into place at the end; a second run with the same arguments returns
-at once, and other arguments raise :class:`FileExistsError`.
+at once, and other arguments raise :class:`FileExistsError` (see
+:mod:`data_prep.generated_corpus`).
 
 Usage::
 
@@ -77,15 +78,10 @@ Example
 
 import argparse
 import csv
-import io
-import json
 import logging
 import math
-import multiprocessing
 import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -98,9 +94,7 @@ except ImportError:  # run as a file from a checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
 from scipy.fft import next_fast_len  # noqa: E402
-from scipy.signal import firwin, resample_poly  # noqa: E402
 
 from amls_speech.synth.espeak import EspeakSynth, voice_variant_genders  # noqa: E402
 from amls_speech.synth.microphones import (  # noqa: E402
@@ -113,6 +107,9 @@ from amls_speech.synth.microphones import (  # noqa: E402
     Room,
     file_seed,
 )
+from amls_speech.synth.postprocess import resample, trim_silence  # noqa: E402
+from data_prep.generated_corpus import build_corpus, run_jobs, write_wav  # noqa: E402
+from data_prep.ravdess import RAVDESS_EMOTIONS  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -162,17 +159,8 @@ CREMA_LEVELS = {"LO": 0.5, "MD": 1.0, "HI": 1.5, "XX": 1.0}
 RAVDESS_STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
 """RAVDESS statement code -> text."""
 
-RAVDESS_EMOTION_CODES = {
-    "01": "neutral",
-    "02": "calm",
-    "03": "happy",
-    "04": "sad",
-    "05": "angry",
-    "06": "fearful",
-    "07": "disgust",
-    "08": "surprised",
-}
-"""RAVDESS emotion code -> name (and preset name)."""
+RAVDESS_EMOTION_CODES = RAVDESS_EMOTIONS
+"""RAVDESS emotion code -> name (and preset name), as read by :mod:`data_prep.ravdess`."""
 
 RAVDESS_INTENSITIES = {"01": 1.0, "02": 1.5}
 """RAVDESS intensity code (normal, strong) -> intensity factor."""
@@ -559,31 +547,6 @@ def build_ssml(text, prosody, rng):
     return "<speak>%s%s</speak>" % (" ".join(parts), prosody.punct)
 
 
-def _trim(wav, sample_rate, rel_threshold=0.02, margin=0.02):
-    env = np.abs(wav)
-    if env.size == 0 or env.max() <= 0:
-        return wav
-    idx = np.flatnonzero(env > rel_threshold * env.max())
-    pad = int(margin * sample_rate)
-    return wav[max(idx[0] - pad, 0): idx[-1] + pad + 1]
-
-
-@lru_cache(maxsize=8)
-def _resampling_filter(up, down):
-    """The anti-aliasing FIR filter ``resample_poly`` designs by default (cached)."""
-    max_rate = max(up, down)
-    return firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
-
-
-def _resample(wav, from_rate, to_rate):
-    g = math.gcd(int(from_rate), int(to_rate))
-    up, down = int(to_rate) // g, int(from_rate) // g
-    if up == down:
-        return np.asarray(wav, dtype=np.float64)
-    return resample_poly(np.asarray(wav, dtype=np.float64), up, down,
-                         window=_resampling_filter(up, down))
-
-
 def active_level_db(wav, sample_rate=SAMPLE_RATE, floor_db=30.0):
     """RMS level (dBFS) of the active part of speech: 10 ms frames within ``floor_db`` of the loudest.
 
@@ -685,7 +648,7 @@ def render_clip(tts, corpus, actor, text, emotion, intensity, name, seed):
                     ssml=True, seed=espeak_seed)
     if not np.any(wav):
         raise RuntimeError("eSpeak produced silence for %r with %s" % (text, actor["voice"]))
-    wav = _resample(_trim(wav, tts.sample_rate), tts.sample_rate, SAMPLE_RATE)
+    wav = resample(trim_silence(wav, tts.sample_rate, margin=0.02), tts.sample_rate, SAMPLE_RATE)
     wav = wav * 10 ** (-active_level_db(wav) / 20)  # active level 0 dB
     wav = act(wav, prosody, rng)
     wav = wav * 10 ** (-active_level_db(wav) / 20)  # loudness is set by gain_db alone
@@ -698,7 +661,7 @@ def render_clip(tts, corpus, actor, text, emotion, intensity, name, seed):
     wav = np.concatenate([np.zeros(lead), wav, np.zeros(tail)])
     out = _chain(corpus)(wav, seed=file_seed(name, letter, seed))
     if out_rate != SAMPLE_RATE:
-        out = _resample(out, SAMPLE_RATE, out_rate)
+        out = resample(out, SAMPLE_RATE, out_rate)
         out = out + rng.standard_normal(out.size) * 10 ** (-84 / 20)
     return np.clip(out, -1.0, 32767 / 32768).astype(np.float32)
 
@@ -708,11 +671,7 @@ def _render_job(job):
     tmp, rel, corpus, actor, text, emotion, intensity, seed = job
     tts = EspeakSynth(reset=True)
     wav = render_clip(tts, corpus, actor, text, emotion, intensity, os.path.basename(rel), seed)
-    rate = CREMA_RATE if corpus == "crema_d" else RAVDESS_RATE
-    # Encode in memory: soundfile fsyncs real files on close (slow).
-    buf = io.BytesIO()
-    sf.write(buf, wav, rate, format="WAV", subtype="PCM_16")
-    (Path(tmp) / rel).write_bytes(buf.getvalue())
+    write_wav(Path(tmp) / rel, wav, CREMA_RATE if corpus == "crema_d" else RAVDESS_RATE)
     return rel
 
 
@@ -816,34 +775,6 @@ def _arguments(seed, crema_actors, ravdess_actors, crema_sentences, crema_emotio
     }
 
 
-def _read_stamp(out):
-    path = out / STAMP_NAME
-    if not path.is_file():
-        return None
-    with open(path, "r", encoding="utf-8") as f:
-        return json.load(f).get("arguments")
-
-
-def _check_existing(out, arguments):
-    """True if ``out`` holds this very corpus; raises if it holds another."""
-    if not out.exists():
-        return False
-    stamp = _read_stamp(out)
-    if stamp == arguments:
-        return True
-    if stamp is not None:
-        raise FileExistsError(
-            "%s already holds a synthetic emotion corpus made with other arguments "
-            "(%s; asked for %s): use another --out or delete it" % (out, stamp, arguments)
-        )
-    if out.is_dir() and not any(out.iterdir()):
-        return False  # an empty folder: fill it
-    raise FileExistsError(
-        "%s exists but is not a finished synthetic emotion corpus (no %s): "
-        "use another --out or delete it" % (out, STAMP_NAME)
-    )
-
-
 def generate_emotion(out, seed=0, crema_actors=24, ravdess_actors=12, crema_sentences=None,
                      crema_emotions=None, ravdess_emotions=None, ravdess_repetitions=2, workers=2):
     """Generates the synthetic CREMA-D-like and RAVDESS-like corpora into ``out``.
@@ -899,14 +830,8 @@ def generate_emotion(out, seed=0, crema_actors=24, ravdess_actors=12, crema_sent
     r_emotions = _ravdess_codes(ravdess_emotions)
     arguments = _arguments(seed, crema_actors, ravdess_actors, sentences, c_emotions, r_emotions,
                            ravdess_repetitions)
-    if _check_existing(out, arguments):
-        logger.info("%s already holds this synthetic emotion corpus: nothing to do", out)
-        return out
 
-    start = time.time()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".%s.partial-" % out.name, dir=str(out.parent)))
-    try:
+    def fill(tmp):
         c_actors = make_crema_actors(seed, int(crema_actors))
         r_actors = make_ravdess_actors(seed, int(ravdess_actors))
         c_by_id = {a["actor"]: a for a in c_actors}
@@ -930,23 +855,17 @@ def generate_emotion(out, seed=0, crema_actors=24, ravdess_actors=12, crema_sent
         _chain("crema_d")
         _chain("ravdess")
         EspeakSynth()
-        workers = max(1, min(int(workers), len(jobs), os.cpu_count() or 1))
-        if workers == 1:
-            for job in jobs:
-                _render_job(job)
-        else:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-            with ctx.Pool(workers) as pool:
-                for _ in pool.imap_unordered(_render_job, jobs, chunksize=8):
-                    pass
+        run_jobs(_render_job, jobs, workers, chunksize=8)
 
         with open(tmp / "CREMA-D" / "VideoDemographics.csv", "w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(["ActorID", "Age", "Sex", "Race", "Ethnicity"])
             for a in c_actors:
                 writer.writerow([a["actor"], a["age"], a["sex"], a["race"], a["ethnicity"]])
-        stamp = {
+        for folder in tmp.rglob("*"):
+            if folder.is_dir():
+                os.chmod(folder, 0o755)  # whatever the umask
+        return {
             "arguments": arguments,
             "note": "SYNTHETIC data: eSpeak NG text-to-speech with acted prosody presets, "
                     "not real emotional speech",
@@ -960,28 +879,14 @@ def generate_emotion(out, seed=0, crema_actors=24, ravdess_actors=12, crema_sent
             "files": {"crema_d": sum(j[2] == "crema_d" for j in jobs),
                       "ravdess": sum(j[2] == "ravdess" for j in jobs)},
         }
-        with open(tmp / STAMP_NAME, "w", encoding="utf-8", newline="\n") as f:
-            json.dump(stamp, f, indent=1, sort_keys=True)
-            f.write("\n")
-        for folder in [tmp] + [p for p in tmp.rglob("*") if p.is_dir()]:
-            os.chmod(folder, 0o755)  # mkdtemp makes tmp 0700
-        if out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
-        try:
-            os.rename(tmp, out)
-        except OSError:
-            # Another process may have finished the same corpus meanwhile.
-            if _check_existing(out, arguments):
-                shutil.rmtree(tmp, ignore_errors=True)
-                return out
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    logger.info(
-        "wrote %d CREMA-D-like and %d RAVDESS-like synthetic clips to %s in %.1f s",
-        stamp["files"]["crema_d"], stamp["files"]["ravdess"], out, time.time() - start,
-    )
+
+    start = time.time()
+    stamp = build_corpus(out, arguments, STAMP_NAME, "synthetic emotion corpus", fill)
+    if stamp is not None:
+        logger.info(
+            "wrote %d CREMA-D-like and %d RAVDESS-like synthetic clips to %s in %.1f s",
+            stamp["files"]["crema_d"], stamp["files"]["ravdess"], out, time.time() - start,
+        )
     return out
 
 

@@ -21,7 +21,8 @@ Layout (that of the real v0.02 release)::
 
 The corpus is built in a temporary folder next to ``out`` and renamed into
 place at the end, so an interrupted run never leaves a corpus that looks
-complete. A second run with the same arguments returns at once.
+complete. A second run with the same arguments returns at once (see
+:mod:`data_prep.generated_corpus`).
 
 Usage::
 
@@ -44,16 +45,11 @@ Example
 import argparse
 import csv
 import hashlib
-import io
-import json
 import logging
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
-from functools import lru_cache
 from pathlib import Path
 
 try:
@@ -62,11 +58,12 @@ except ImportError:  # run as a file from a checkout that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-import soundfile as sf
-from scipy.signal import firwin, lfilter, resample_poly
+from scipy.signal import lfilter
 
 from amls_speech.partitions import SPEECH_COMMANDS_WORDS
 from amls_speech.synth.espeak import EspeakSynth, voice_variant_genders
+from amls_speech.synth.postprocess import resample, trim_silence
+from data_prep.generated_corpus import build_corpus, write_wav
 
 logger = logging.getLogger(__name__)
 
@@ -203,23 +200,6 @@ def make_speakers(seed, speakers_per_gender):
     return speakers
 
 
-def _trim(wav, rel_threshold=0.02, margin=0.01, sample_rate=22050):
-    """Cuts the silence eSpeak leaves before and after the word."""
-    env = np.abs(wav)
-    if env.size == 0 or env.max() <= 0:
-        return wav
-    idx = np.flatnonzero(env > rel_threshold * env.max())
-    pad = int(margin * sample_rate)
-    return wav[max(idx[0] - pad, 0): idx[-1] + pad + 1]
-
-
-@lru_cache(maxsize=8)
-def _resampling_filter(up, down):
-    """The anti-aliasing FIR filter ``resample_poly`` designs by default (cached)."""
-    max_rate = max(up, down)
-    return firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
-
-
 def _noise(rng, n):
     """Light background noise: a random mix of white and low-passed noise."""
     white = rng.standard_normal(n)
@@ -269,13 +249,11 @@ def render_take(tts, speaker, word, take, seed, sample_rate=16000):
     prange = np.clip(speaker["range"] + rng.integers(-TAKE_RANGE_JITTER, TAKE_RANGE_JITTER + 1), 0, 100)
     espeak_seed = int(rng.integers(0, 2**31 - 1))  # eSpeak's breath noise
     clip_len = int(sample_rate)
-    g = np.gcd(int(sample_rate), tts.sample_rate)
-    up, down = int(sample_rate) // g, tts.sample_rate // g
     for _ in range(4):  # speak faster until the word fits in 95 % of the clip
         wav = tts.synth(word, speaker["voice"], int(round(rate)), int(pitch), int(prange),
                         seed=espeak_seed)
-        wav = _trim(wav, sample_rate=tts.sample_rate)
-        wav = resample_poly(wav.astype(np.float64), up, down, window=_resampling_filter(up, down))
+        wav = trim_silence(wav, tts.sample_rate, margin=0.01)
+        wav = resample(wav, tts.sample_rate, sample_rate)
         if len(wav) <= 0.95 * clip_len:
             break
         rate = min(rate * 1.25, 450)
@@ -308,42 +286,6 @@ def _arguments(seed, speakers_per_gender, takes, words, sample_rate):
     }
 
 
-def _read_stamp(out):
-    path = out / STAMP_NAME
-    if not path.is_file():
-        return None
-    with open(path, "r", encoding="utf-8") as f:
-        return json.load(f).get("arguments")
-
-
-def _check_existing(out, arguments):
-    """True if ``out`` holds this very corpus; raises if it holds another."""
-    if not out.exists():
-        return False
-    stamp = _read_stamp(out)
-    if stamp == arguments:
-        return True
-    if stamp is not None:
-        raise FileExistsError(
-            "%s already holds a synthetic keyword corpus made with other arguments "
-            "(%s; asked for %s): use another --out or delete it" % (out, stamp, arguments)
-        )
-    if out.is_dir() and not any(out.iterdir()):
-        return False  # an empty folder: fill it
-    raise FileExistsError(
-        "%s exists but is not a finished synthetic keyword corpus (no %s): "
-        "use another --out or delete it" % (out, STAMP_NAME)
-    )
-
-
-def _write_wav(path, samples, sample_rate):
-    """Writes 16-bit PCM wav; encoded in memory (libsndfile fsyncs real files)."""
-    buf = io.BytesIO()
-    sf.write(buf, samples, sample_rate, subtype="PCM_16", format="WAV")
-    with open(path, "wb") as f:
-        f.write(buf.getbuffer())
-
-
 def _write_noise_files(folder, seed, sample_rate):
     folder.mkdir()
     rng = np.random.default_rng([seed, 2000])
@@ -358,7 +300,7 @@ def _write_noise_files(folder, seed, sample_rate):
     for name, x in (("white_noise", white), ("pink_noise", pink), ("brown_noise", brown)):
         x = x - x.mean()
         x = 0.5 * x / np.abs(x).max()
-        _write_wav(folder / (name + ".wav"), x.astype(np.float32), sample_rate)
+        write_wav(folder / (name + ".wav"), x.astype(np.float32), sample_rate)
 
 
 def generate_keywords(out, seed=0, speakers_per_gender=12, takes=3, words=None, sample_rate=16000):
@@ -407,14 +349,8 @@ def generate_keywords(out, seed=0, speakers_per_gender=12, takes=3, words=None, 
     if speakers_per_gender < 1 or takes < 1 or sample_rate < 8000:
         raise ValueError("need speakers_per_gender >= 1, takes >= 1 and sample_rate >= 8000")
     arguments = _arguments(seed, speakers_per_gender, takes, words, sample_rate)
-    if _check_existing(out, arguments):
-        logger.info("%s already holds this synthetic keyword corpus: nothing to do", out)
-        return out
 
-    start = time.time()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".%s.partial-" % out.name, dir=str(out.parent)))
-    try:
+    def fill(tmp):
         # The library is reloaded for every (word, speaker): a file then
         # depends only on the seed, its speaker, word and take number (eSpeak's
         # output drifts slightly with the calls made since the last load).
@@ -428,7 +364,7 @@ def generate_keywords(out, seed=0, speakers_per_gender=12, takes=3, words=None, 
                 for take in range(takes):
                     rel = "%s/%s_nohash_%d.wav" % (word, spk["speaker"], take)
                     clip = render_take(tts, spk, word, take, seed, sample_rate)
-                    _write_wav(tmp / rel, clip, sample_rate)
+                    write_wav(tmp / rel, clip, sample_rate)
                     split = which_set(rel)
                     if split in lists:
                         lists[split].append(rel)
@@ -441,34 +377,19 @@ def generate_keywords(out, seed=0, speakers_per_gender=12, takes=3, words=None, 
             writer.writerow(["speaker", "gender"])
             for spk in speakers:
                 writer.writerow([spk["speaker"], spk["gender"]])
-        stamp = {
+        return {
             "arguments": arguments,
             "note": "SYNTHETIC data: eSpeak NG text-to-speech, not recorded speech",
             "speakers": speakers,
         }
-        with open(tmp / STAMP_NAME, "w", encoding="utf-8", newline="\n") as f:
-            json.dump(stamp, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
-        if hasattr(os, "sync"):
-            os.sync()  # the data reaches the disk before the corpus looks complete
-        if out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
-        try:
-            os.rename(tmp, out)
-        except OSError:
-            # Another process may have finished the same corpus meanwhile.
-            if _check_existing(out, arguments):
-                shutil.rmtree(tmp, ignore_errors=True)
-                return out
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    logger.info(
-        "wrote %d synthetic keyword clips to %s in %.1f s",
-        len(words) * len(speakers) * takes, out, time.time() - start,
-    )
+
+    start = time.time()
+    stamp = build_corpus(out, arguments, STAMP_NAME, "synthetic keyword corpus", fill, sync=True)
+    if stamp is not None:
+        logger.info(
+            "wrote %d synthetic keyword clips to %s in %.1f s",
+            len(words) * len(stamp["speakers"]) * takes, out, time.time() - start,
+        )
     return out
 
 

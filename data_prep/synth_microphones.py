@@ -27,7 +27,8 @@ output is byte-identical whatever the order or the number of workers.
 
 The corpus is built in a temporary folder next to ``out`` and renamed into
 place at the end. A second run with the same arguments (and the same clean
-files) does nothing; different arguments raise :class:`FileExistsError`.
+files) does nothing; different arguments raise :class:`FileExistsError` (see
+:mod:`data_prep.generated_corpus`).
 
 Usage::
 
@@ -50,14 +51,9 @@ Example
 
 import argparse
 import hashlib
-import io
-import json
 import logging
-import multiprocessing
-import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -70,6 +66,7 @@ import soundfile as sf  # noqa: E402
 
 from amls_speech.partitions import MIC2MIC_WORDS  # noqa: E402
 from amls_speech.synth.microphones import DEVICES, SAMPLE_RATE, file_seed  # noqa: E402
+from data_prep.generated_corpus import build_corpus, run_jobs, write_wav  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -115,36 +112,6 @@ def _fingerprint(keywords, clips):
     return h.hexdigest()
 
 
-def _read_stamp(out):
-    path = out / STAMP_NAME
-    if not path.is_file():
-        return None
-    with open(path, "r", encoding="utf-8") as f:
-        return json.load(f).get("arguments")
-
-
-def _check_existing(out, arguments):
-    """True if ``out`` holds this very rendering; raises if it holds another."""
-    if not out.exists():
-        return False
-    stamp = _read_stamp(out)
-    if stamp == arguments:
-        return True
-    if stamp is not None:
-        diff = sorted(k for k in set(stamp) | set(arguments) if stamp.get(k) != arguments.get(k))
-        raise FileExistsError(
-            "%s already holds a simulated-microphone corpus made with other arguments "
-            "(differing: %s; stored %s, asked for %s): use another --out or delete it"
-            % (out, diff, {k: stamp.get(k) for k in diff}, {k: arguments.get(k) for k in diff})
-        )
-    if out.is_dir() and not any(out.iterdir()):
-        return False  # an empty folder: fill it
-    raise FileExistsError(
-        "%s exists but is not a finished simulated-microphone corpus (no %s): "
-        "use another --out or delete it" % (out, STAMP_NAME)
-    )
-
-
 def _read_clean(path):
     try:
         wav, sr = sf.read(str(path), dtype="float64", always_2d=True)
@@ -161,10 +128,7 @@ def _render_clip(job):
     wav, sr = _read_clean(Path(keywords) / rel)
     for letter in letters:
         out = DEVICES[letter](wav, seed=file_seed(rel, letter, seed), sample_rate=sr)
-        # Encode in memory: soundfile fsyncs real files on close (slow, ~0.5 ms).
-        buf = io.BytesIO()
-        sf.write(buf, out, SAMPLE_RATE, format="WAV", subtype="PCM_16")
-        (Path(tmp) / folders[letter] / rel).write_bytes(buf.getvalue())
+        write_wav(Path(tmp) / folders[letter] / rel, out, SAMPLE_RATE)
     return rel
 
 
@@ -238,34 +202,19 @@ def render_microphones(
         "words": words,
         "seed": int(seed),
     }
-    if _check_existing(out, arguments):
-        logger.info("%s already holds this simulated-microphone corpus: nothing to do", out)
-        return out
 
-    start = time.time()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".%s.partial-" % out.name, dir=str(out.parent)))
-    try:
+    def fill(tmp):
         for letter in letters:
             DEVICES[letter].prepare()  # room responses computed once, before forking
             for word in words:
                 (tmp / folders[letter] / word).mkdir(parents=True)
         jobs = [(str(keywords), str(tmp), rel, letters, folders, int(seed)) for rel in clips]
-        workers = max(1, min(int(workers), len(jobs), os.cpu_count() or 1))
-        if workers == 1:
-            for job in jobs:
-                _render_clip(job)
-        else:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-            with ctx.Pool(workers) as pool:
-                for _ in pool.imap_unordered(_render_clip, jobs, chunksize=16):
-                    pass
+        run_jobs(_render_clip, jobs, workers, chunksize=16)
         if (keywords / "speakers.csv").is_file():
             shutil.copyfile(keywords / "speakers.csv", tmp / "speakers.csv")
         else:
             logger.warning("%s has no speakers.csv: none copied", keywords)
-        stamp = {
+        return {
             "arguments": arguments,
             "note": "SYNTHETIC data: clean keywords rendered through simulated microphones",
             "devices": {
@@ -274,27 +223,15 @@ def render_microphones(
             },
             "clips_per_device": len(clips),
         }
-        with open(tmp / STAMP_NAME, "w", encoding="utf-8", newline="\n") as f:
-            json.dump(stamp, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
-        if out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
-        try:
-            os.rename(tmp, out)
-        except OSError:
-            # Another process may have finished the same rendering meanwhile.
-            if _check_existing(out, arguments):
-                shutil.rmtree(tmp, ignore_errors=True)
-                return out
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    logger.info(
-        "rendered %d clips through %d simulated microphones (%s) into %s in %.1f s",
-        len(clips), len(letters), ",".join(letters), out, time.time() - start,
-    )
+
+    start = time.time()
+    stamp = build_corpus(out, arguments, STAMP_NAME, "simulated-microphone corpus", fill,
+                         show_diff=True)
+    if stamp is not None:
+        logger.info(
+            "rendered %d clips through %d simulated microphones (%s) into %s in %.1f s",
+            len(clips), len(letters), ",".join(letters), out, time.time() - start,
+        )
     return out
 
 

@@ -10,27 +10,7 @@ from amls_speech.synth.espeak import (
     list_voice_variants,
     voice_variant_genders,
 )
-
-
-def median_f0(wav, sr, fmin=60.0, fmax=400.0):
-    """Median F0 (Hz) of the loud frames, by autocorrelation."""
-    frame, hop = int(0.04 * sr), int(0.01 * sr)
-    lo, hi = int(sr / fmax), int(sr / fmin)
-    peak = np.abs(wav).max()
-    f0 = []
-    for start in range(0, len(wav) - frame, hop):
-        x = wav[start: start + frame].astype(np.float64)
-        if np.sqrt(np.mean(x ** 2)) < 0.15 * peak:
-            continue
-        x = x - x.mean()
-        ac = np.correlate(x, x, "full")[frame - 1:]
-        if ac[0] <= 0:
-            continue
-        lag = lo + int(np.argmax(ac[lo:hi]))
-        if ac[lag] / ac[0] > 0.3:
-            f0.append(sr / lag)
-    assert f0, "no voiced frame found"
-    return float(np.median(f0))
+from helpers import median_f0
 
 
 @pytest.fixture(scope="module")

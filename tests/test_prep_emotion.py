@@ -3,8 +3,6 @@
 import json
 import logging
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,8 +13,8 @@ from data_prep.common import MANIFEST_FIELDS, AudioFileError, EmptySetError, rea
 from data_prep.crema_d import list_crema_d, parse_crema_name
 from data_prep.emotion import check_emotion_map, prepare_emotion
 from data_prep.ravdess import list_ravdess, parse_ravdess_name
+from helpers import run_script
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CREMA_ACTORS = ["1001", "1002", "1003", "1004"]  # 1004 has no demographics row
 RAVDESS_ACTORS = ["01", "02", "03", "04"]
 EXPECTED_NUMBER = {
@@ -239,19 +237,12 @@ def test_empty_target_raises(corpora, tmp_path):
 
 
 def test_cli(corpora, tmp_path):
-    out = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "data_prep", "emotion.py"),
-            "--crema_folder", corpora[0],
-            "--ravdess_folder", corpora[1],
-            "--save_folder", str(tmp_path),
-            "--crema_map", "ANG=Angry,FEA=Fear,HAP=Happy,NEU=Calm,SAD=Sad,DIS=none",
-        ],
-        capture_output=True,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        timeout=120,
+    out = run_script(
+        "data_prep/emotion.py",
+        "--crema_folder", corpora[0],
+        "--ravdess_folder", corpora[1],
+        "--save_folder", str(tmp_path),
+        "--crema_map", "ANG=Angry,FEA=Fear,HAP=Happy,NEU=Calm,SAD=Sad,DIS=none",
     )
     assert out.returncode == 0, out.stderr
     paths = json.loads(out.stdout)

@@ -4,8 +4,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,8 +18,8 @@ from amls_speech.partitions import (
 )
 from data_prep.common import MANIFEST_FIELDS, EmptySetError, read_manifest
 from data_prep.mic2mic import prepare_mic2mic
+from helpers import run_script
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEAKERS = ["spk01", "spk02", "spk03", "spk04"]
 
 
@@ -145,20 +143,13 @@ def test_idempotent_then_rerun(corpus, tmp_path, caplog):
 
 
 def test_cli(corpus, tmp_path):
-    out = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "data_prep", "mic2mic.py"),
-            "--data_folder", corpus,
-            "--source", "U",
-            "--target", "M",
-            "--save_folder", str(tmp_path),
-            "--mic_folders", "M=matrix,R=respeaker,U=usb",
-        ],
-        capture_output=True,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        timeout=120,
+    out = run_script(
+        "data_prep/mic2mic.py",
+        "--data_folder", corpus,
+        "--source", "U",
+        "--target", "M",
+        "--save_folder", str(tmp_path),
+        "--mic_folders", "M=matrix,R=respeaker,U=usb",
     )
     assert out.returncode == 0, out.stderr
     paths = json.loads(out.stdout)

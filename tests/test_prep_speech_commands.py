@@ -3,8 +3,6 @@
 import json
 import logging
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,8 +17,8 @@ from amls_speech.partitions import (
 )
 from data_prep.common import MANIFEST_FIELDS, AudioFileError, EmptySetError, read_manifest
 from data_prep.speech_commands import prepare_speech_commands, read_gender_csv
+from helpers import run_script
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Male: m1 in neither list (train), m2 in validation_list, m3 in testing_list.
 # Female: f2 in validation_list (used when female is the source).
@@ -245,20 +243,13 @@ def test_missing_class_folder_and_list(tmp_path):
 def test_cli(corpus, tmp_path):
     data, gender = corpus
     save = tmp_path / "cli"
-    out = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "data_prep", "speech_commands.py"),
-            "--data_folder", data,
-            "--gender_csv", gender,
-            "--save_folder", str(save),
-            "--source", "female",
-            "--seed", "3",
-        ],
-        capture_output=True,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        timeout=120,
+    out = run_script(
+        "data_prep/speech_commands.py",
+        "--data_folder", data,
+        "--gender_csv", gender,
+        "--save_folder", str(save),
+        "--source", "female",
+        "--seed", "3",
     )
     assert out.returncode == 0, out.stderr
     paths = json.loads(out.stdout)

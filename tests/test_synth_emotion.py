@@ -17,6 +17,7 @@ from amls_speech.synth.espeak import voice_variant_genders
 from data_prep.common import MANIFEST_NAMES, read_manifest
 from data_prep.crema_d import list_crema_d, read_crema_demographics
 from data_prep.emotion import prepare_emotion
+from data_prep.generated_corpus import read_stamp
 from data_prep.ravdess import list_ravdess
 
 TINY = dict(
@@ -114,7 +115,7 @@ def test_sample_rates_and_format(corpus):
             assert 0.8 < info.duration < 6.0
             wav, _ = sf.read(str(path))
             assert 0.01 < np.abs(wav).max() <= 1.0
-    stamp = se._read_stamp(corpus)
+    stamp = read_stamp(corpus, se.STAMP_NAME)
     assert stamp["crema_sentences"] == ["IEO", "DFA", "TSI"] and stamp["seed"] == 3
 
 

@@ -1,9 +1,6 @@
 """Tests of the simulated microphones and of the Mic2Mic stand-in renderer."""
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +25,8 @@ from amls_speech.synth.microphones import (
     rms_dbfs,
 )
 from data_prep.synth_microphones import STAMP_NAME, render_microphones
+from helpers import run_script
 
-REPO = Path(__file__).resolve().parents[1]
 SR = SAMPLE_RATE
 WORDS = ["no", "up", "yes"]
 SPEAKERS = {"0a1b2c3d": "male", "9f8e7d6c": "female"}
@@ -172,12 +169,9 @@ def test_failure_leaves_nothing_behind(tmp_path):
 
 def test_cli_runs_as_a_file(tmp_path):
     keywords = make_keywords(tmp_path / "kw")
-    env = dict(os.environ, PYTHONPATH="")
-    res = subprocess.run(
-        [sys.executable, "data_prep/synth_microphones.py", "--keywords", str(keywords),
-         "--out", str(tmp_path / "out"), "--devices", "U,M", "--words", "yes",
-         "--mic_folders", "U=usb_mic", "--workers", "1"],
-        cwd=str(REPO), env=env, capture_output=True, text=True, timeout=120,
+    res = run_script(
+        "data_prep/synth_microphones.py", "--keywords", keywords, "--out", tmp_path / "out",
+        "--devices", "U,M", "--words", "yes", "--mic_folders", "U=usb_mic", "--workers", "1",
     )
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [

@@ -1,0 +1,72 @@
+"""Benchmark tables and plots from records, and the runner's command line."""
+
+import json
+
+import pytest
+
+from amls_speech import bench, report
+
+
+def record(method, seed, score, task="M2F", rejection=None, n_shared=None):
+    # 2 source classes (a shared, b source-private); unknown index 2
+    truth = [0, 0, 2, 2]
+    closed = [0, 1, 0, 0]
+    return {
+        "method": method, "task": task, "seed": seed, "score": score, "h_score": 0.5,
+        "accuracy": 0.5, "shared_accuracy": 0.5, "unknown_accuracy": 0.0,
+        "checkpoint_selection": "last", "threshold_rule": "otsu" if rejection else "none (closed set)",
+        "classes": ["a", "b"], "shared_classes": ["a"], "per_class": {"a": score},
+        "records": {"score": rejection or [None] * 4, "closed_prediction": closed, "truth": truth},
+        "data": "embedded synthetic (eSpeak NG TTS)", "n_shared": n_shared,
+    }
+
+
+def test_oracle_score_by_hand():
+    # scores: shared samples 0.9 (right) and 0.8 (wrong); private 0.1 and 0.2.
+    # Best cut (0.8 < t <= 0.9 is worse): reject < 0.8 -> a: 1/2, unknown 2/2 -> 0.75;
+    # reject < 0.9 -> a: 1/2 (the wrong one rejected), unknown 2/2 -> 0.75.
+    rec = record("amls", 0, 0.1, rejection=[0.9, 0.8, 0.1, 0.2])
+    assert report.oracle_score(rec) == pytest.approx(0.75)
+    assert report.rejection_auroc(rec) == 1.0
+    assert report.oracle_score(record("dann", 0, 0.1)) is None
+
+
+def test_table_layout_and_honesty(tmp_path):
+    records = [record("source_only", s, v) for s, v in ((0, 0.2), (1, 0.4))]
+    records += [record("amls", s, 0.5, rejection=[0.9, 0.8, 0.1, 0.2]) for s in (0, 1)]
+    records += [record("amls", 0, 0.3, n_shared=3), record("source_only", 0, 0.1, n_shared=3)]
+    text = report.table1(records)
+    assert "| Source | last, threshold: none (closed set) | 30.0 ± 10.0 |" in text
+    assert "AMLS (oracle threshold) | threshold chosen on target TEST labels" in text
+    assert "embedded synthetic" in text and "seeds [0, 1]" in text
+    report.write_all(records, tmp_path)
+    assert (tmp_path / "table.md").exists()
+    assert (tmp_path / "fig3_relative_change.png").stat().st_size > 1000
+    assert (tmp_path / "fig3_shared_sweep.png").stat().st_size > 1000
+
+
+def test_bench_plans_runs_and_rejects_unknown_names():
+    args = bench.make_parser().parse_args(
+        ["--tasks", "M2F,F2M", "--methods", "dann,amls", "--seeds", "0,1", "--sweep_shared", "1,5"])
+    runs = bench.planned_runs(args)
+    assert len(runs) == 2 * 2 * 2 + 2 * 2 * 2 * 2
+    assert ("F2M", "amls", 1, 5) in runs
+    with pytest.raises(SystemExit):
+        bench.planned_runs(bench.make_parser().parse_args(["--tasks", "X2Y"]))
+
+
+def test_bench_end_to_end_resumes(tiny_keywords, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    argv = ["--tasks", "M2F", "--methods", "source_only,amls", "--seeds", "0", "--epochs", "1",
+            "--data_folder", str(tiny_keywords), "--out", str(out)]
+    monkeypatch.setattr(bench, "PRESETS", {"quick": {"number_of_epochs": 1, "source_valid_ratio": 0.25},
+                                           "full": {"number_of_epochs": 1, "source_valid_ratio": 0.25}})
+    bench.main(argv)
+    results = json.loads((out / "results.json").read_text())
+    assert [r["method"] for r in results] == ["source_only", "amls"]
+    for key in ("task", "method", "seed", "score", "h_score", "accuracy", "shared_accuracy",
+                "unknown_accuracy", "checkpoint_selection", "threshold_rule"):
+        assert key in results[0]
+    assert "corpus at" in (out / "table.md").read_text()
+    bench.main(argv)  # everything done already: nothing is re-run
+    assert len(json.loads((out / "results.json").read_text())) == 2

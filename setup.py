@@ -18,6 +18,7 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.7",
     "scikit-learn>=1.3",
     "tqdm",
+    "pyyaml",
 ]
 
 setup(

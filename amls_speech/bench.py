@@ -27,7 +27,7 @@ METHODS = ("source_only", "dann", "adda", "uan", "amls")
 RECIPE_OF_TASK = {"M2F": "gender", "F2M": "gender", "M2R": "microphone", "U2M": "microphone", "C2R": "emotion"}
 PRESETS = {
     # epochs per run; "quick" is for a look in a few minutes, "full" for the README tables
-    "quick": {"number_of_epochs": 5},
+    "quick": {"number_of_epochs": 8},
     "full": {"number_of_epochs": 10},
 }
 DEFAULT_RECIPES = Path(__file__).resolve().parents[1] / "recipes"
@@ -69,6 +69,25 @@ def parse_list(text):
     return [t for t in text.replace(" ", "").split(",") if t]
 
 
+def parse_settings(pairs):
+    """``["k=v", ...]`` -> dict, values read as YAML scalars.
+
+    Example
+    -------
+    >>> parse_settings(["adversarial_weight=0.1", "checkpoint_selection=source_valid"])
+    {'adversarial_weight': 0.1, 'checkpoint_selection': 'source_valid'}
+    """
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit("--set expects KEY=VALUE, got %r" % pair)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
 def make_parser():
     p = argparse.ArgumentParser(prog="amls-bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,6 +105,8 @@ def make_parser():
     p.add_argument("--data_root", default="data", help="where the embedded corpora are generated")
     p.add_argument("--recipes_dir", default=str(DEFAULT_RECIPES))
     p.add_argument("--device", default="cpu", help="e.g. cuda:0")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override an hparams key in every run (YAML value), e.g. --set adversarial_weight=0.1")
     return p
 
 
@@ -97,7 +118,8 @@ def planned_runs(args):
             if item not in known:
                 raise SystemExit("unknown %s %r; choose from %s" % (name, item, ", ".join(known)))
     sweep = [int(k) for k in parse_list(args.sweep_shared)]
-    runs = [(t, m, s, 0) for t in tasks for s in seeds for m in methods]
+    # seed-major order: an interrupted benchmark has every task at the first seeds
+    runs = [(t, m, s, 0) for s in seeds for t in tasks for m in methods]
     runs += [(t, m, s, k) for t in tasks if RECIPE_OF_TASK[t] == "gender"
              for k in sweep for s in seeds for m in methods]
     return runs
@@ -111,6 +133,7 @@ def overrides_for(args, task, method, seed, n_shared, runs_root):
         over["number_of_epochs"] = args.epochs
     if n_shared:
         over["n_shared"] = n_shared
+    over.update(parse_settings(args.set))
     if args.data_folder and recipe == "emotion":
         over["crema_folder"] = str(Path(args.data_folder) / "CREMA-D")
         over["ravdess_folder"] = str(Path(args.data_folder) / "RAVDESS")
@@ -139,6 +162,7 @@ def main(argv=None):
         tic = time.time()
         summary = run(load_hparams(hparams_file, over), {"device": args.device, "noprogressbar": True})
         summary.update(n_shared=n_shared or None, seconds=round(time.time() - tic, 1),
+                       settings=parse_settings(args.set),
                        epochs=over["number_of_epochs"],
                        data=("corpus at %s" % args.data_folder) if args.data_folder
                        else "embedded synthetic (eSpeak NG TTS)")

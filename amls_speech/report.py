@@ -4,6 +4,7 @@ Every table and plot states the data it came from and the selection rules;
 a row whose threshold was chosen on target test labels says "oracle".
 """
 
+import json
 import math
 from collections import defaultdict
 
@@ -98,9 +99,11 @@ def table1(records):
     methods = [m for m in METHOD_ORDER if any(k[0] == m for k in groups)]
     data = sorted({r.get("data", "unknown") for r in main})
     seeds = sorted({r["seed"] for r in main})
+    settings = sorted({json.dumps(r.get("settings") or {}, sort_keys=True) for r in main})
     lines = [
         "Target test score (%%): per-class accuracy averaged over the shared classes "
-        "and one \"unknown\" class, mean ± std over seeds %s. Data: %s." % (seeds, ", ".join(data)),
+        "and one \"unknown\" class, mean ± std over seeds %s. Data: %s. Settings beyond "
+        "the hparams files: %s." % (seeds, ", ".join(data), ", ".join(settings)),
         "",
         "| method | selection | " + " | ".join(tasks) + " |",
         "| --- | --- | " + " | ".join("---" for _ in tasks) + " |",

@@ -41,6 +41,7 @@ the "mean loss" columns check that the two loops compute the same thing.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -69,6 +70,12 @@ def rss_mb():
 
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def minor_faults():
+    """Minor page faults so far: a process whose allocator keeps handing big buffers
+    back to the kernel pays one per fresh 4 KiB page of every activation."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def synchronize(device):
@@ -123,15 +130,21 @@ def make_data(n):
     return xs, ys, xt
 
 
-def load(args, work):
+def load(args, work, result):
+    """The recipe's hparams; records the file's hash and the model size in ``result``."""
     from amls_speech.recipe import load_hparams
+
+    with open(HPARAMS, "rb") as f:
+        result["hparams_sha1"] = hashlib.sha1(f.read()).hexdigest()[:10]
 
     overrides = {
         "results_root": os.path.join(work, "results"),  # logs, checkpoints, cache: all in work
         "number_of_epochs": args.epochs,
         "batch_size": args.batch_size,
     }
-    return load_hparams(HPARAMS, overrides)
+    hparams = load_hparams(HPARAMS, overrides)
+    result["parameters"] = sum(p.numel() for m in hparams["modules"].values() for p in m.parameters())
+    return hparams
 
 
 # ------------------------------------------------------------------ variants
@@ -141,7 +154,7 @@ def run_brain(args, work, result, clock):
 
     from amls_speech.data import LabelEncoding, PairedBatch, PairedDataset, make_dataset
 
-    hparams = load(args, work)
+    hparams = load(args, work, result)
     xs, ys, xt = make_data(args.n)
     classes = ["c%02d" % i for i in range(N_CLASSES)]
 
@@ -181,6 +194,8 @@ def run_brain(args, work, result, clock):
                 if epoch == 1:
                     result.update(setup_s=clock.now() - t_setup, rss_before_mb=rss_mb())
                 clock.turn()
+                if epoch == 2:
+                    result["faults_before"] = minor_faults()
                 self._t0 = self._last = clock.now()
                 self._losses = []
             super().on_stage_start(stage, epoch)
@@ -211,7 +226,9 @@ def run_brain(args, work, result, clock):
     )
     brain.fit(hparams["epoch_counter"], train_set, None,
               train_loader_kwargs=hparams["train_dataloader_opts"])
-    result.update(epoch_s=times, step_s=step_times, mean_loss=losses, steps=brain.progress.steps_per_epoch)
+    result.update(epoch_s=times, step_s=step_times, mean_loss=losses, steps=brain.progress.steps_per_epoch,
+                  faults_per_step=(minor_faults() - result["faults_before"])
+                  / ((args.epochs - 1) * brain.progress.steps_per_epoch))
 
     # The data path alone: the recipe's loader, batches moved to the device.
     loader = brain.make_dataloader(train_set, sb.Stage.TRAIN, ckpt_prefix=None,
@@ -232,7 +249,7 @@ def run_bare(args, work, result, clock):
     from amls_speech.nnet import grad_reverse
     from amls_speech.schedules import Progress, dann_lambda
 
-    hparams = load(args, work)
+    hparams = load(args, work, result)
     device = torch.device(args.device)
     xs, ys, xt = (t.to(device) for t in make_data(args.n))
     n, batch = args.n, args.batch_size
@@ -256,6 +273,8 @@ def run_bare(args, work, result, clock):
     result.update(setup_s=clock.now() - t_setup, rss_before_mb=rss_mb())
     for epoch in range(1, args.epochs + 1):
         clock.turn()
+        if epoch == 2:
+            result["faults_before"] = minor_faults()
         t0 = last = clock.now()
         modules.train()
         sampler.manual_seed(sampler_seed + epoch)  # the Brain's ReproducibleRandomSampler order
@@ -283,7 +302,8 @@ def run_bare(args, work, result, clock):
             last = clock.now()
         times.append(clock.now() - t0)
         losses.append(total / steps)
-    result.update(epoch_s=times, step_s=step_times, mean_loss=losses, steps=steps)
+    result.update(epoch_s=times, step_s=step_times, mean_loss=losses, steps=steps,
+                  faults_per_step=(minor_faults() - result["faults_before"]) / ((args.epochs - 1) * steps))
 
     def data_epoch():
         order = torch.randperm(n, generator=sampler).to(device)
@@ -314,13 +334,19 @@ def child(args):
 def run_pair(args, order, logdir):
     """Runs both variants in lock-step; returns {variant: result}."""
     procs, logs = {}, {}
+    env = dict(os.environ)
+    if args.fixed_malloc:
+        # glibc otherwise serves big blocks with mmap and returns them on free, with a
+        # threshold that adapts to the process's history: some runs then page-fault on
+        # every activation buffer of every step and others do not.
+        env.update(MALLOC_MMAP_THRESHOLD_=str(2**30), MALLOC_TRIM_THRESHOLD_=str(2**30))
     for variant in order:
         cmd = [sys.executable, os.path.abspath(__file__), "--variant", variant,
                "--n", str(args.n), "--epochs", str(args.epochs), "--batch_size", str(args.batch_size),
                "--threads", str(args.threads), "--device", args.device]
         logs[variant] = open(os.path.join(logdir, variant + ".log"), "w+")  # tqdm, logging
         procs[variant] = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=logs[variant], text=True, cwd=ROOT)
+                                          stderr=logs[variant], text=True, cwd=ROOT, env=env)
 
     def next_event(variant):
         """Reads the child's stdout up to its next TURN or RESULT line."""
@@ -361,6 +387,8 @@ def main(argv=None):
     p.add_argument("--batch_size", type=int, default=32, help="per domain (default 32, as the recipe)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:k] (default cpu)")
+    p.add_argument("--fixed_malloc", action="store_true",
+                   help="fix glibc's mmap/trim thresholds in both processes (see README)")
     p.add_argument("--variant", choices=["brain", "bare"], help=argparse.SUPPRESS)  # child mode
     p.add_argument("--alone", action="store_true", help=argparse.SUPPRESS)  # child without parent
     args = p.parse_args(argv)
@@ -376,9 +404,9 @@ def main(argv=None):
             order = ("brain", "bare") if r % 2 == 0 else ("bare", "brain")
             for variant, result in run_pair(args, order, logdir).items():
                 runs[variant].append(result)
-                print("  pair %d %-5s epochs %s s, peak RSS %.0f MB" % (
-                    r + 1, variant, " ".join("%.2f" % t for t in result["epoch_s"]),
-                    result["peak_rss_mb"]), flush=True)
+                print("  pair %d %-5s epochs %s s, %.0f page faults/step, peak RSS %.0f MB, mean loss %s" % (
+                    r + 1, variant, " ".join("%.2f" % t for t in result["epoch_s"]), result["faults_per_step"],
+                    result["peak_rss_mb"], " ".join("%.5f" % v for v in result["mean_loss"])), flush=True)
     finally:
         shutil.rmtree(logdir, ignore_errors=True)
     report(args, runs)
@@ -399,26 +427,29 @@ def report(args, runs):
             peak=statistics.median(res["peak_rss_mb"] for res in results),
             gpu=statistics.median(res.get("peak_gpu_mb", float("nan")) for res in results),
             data=statistics.median(res["data_ms_per_step"] for res in results),
+            faults=statistics.median(res["faults_per_step"] for res in results),
             loss=results[0]["mean_loss"],
         )
     print()
     print("bench_training: DANN, recipes/gender/hparams/dann.yaml networks; %d + %d items of %dx%d, "
-          "batch %d + %d, %d steps/epoch, %d epochs, %d lock-step pair(s); device %s, torch threads %d, "
-          "torch %s, speechbrain %s"
+          "batch %d + %d, %d steps/epoch, %d epochs, %d lock-step pair(s); device %s, torch threads %d%s, "
+          "torch %s, speechbrain %s; dann.yaml sha1 %s, %d parameters"
           % (args.n, args.n, SHAPE[0], SHAPE[1], args.batch_size, args.batch_size,
              runs["brain"][0]["steps"], args.epochs, args.repeats, args.device, args.threads,
-             torch.__version__, speechbrain.__version__))
+             ", fixed malloc thresholds" if args.fixed_malloc else "",
+             torch.__version__, speechbrain.__version__, runs["brain"][0]["hparams_sha1"],
+             runs["brain"][0]["parameters"]))
     print()
     gpu = args.device.startswith("cuda")
     head = ("variant", "setup s", "epoch 1 s", "epoch 2+ s", "step ms", "samples/s", "data path ms/step",
-            "RSS before MB", "peak RSS MB") + (("peak GPU MB",) if gpu else ()) + ("mean loss per epoch",)
+            "page faults/step (epochs 2+)", "RSS before MB", "peak RSS MB") + (("peak GPU MB",) if gpu else ()) + ("mean loss per epoch",)
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("-" * (len(h) + 2) for h in head) + "|")
     for variant in ("brain", "bare"):
         s = stats[variant]
         row = ["%s" % variant, "%.1f" % s["setup"], "%.2f" % s["first"], "%.2f" % s["steady"],
                "%.0f" % s["step"], "%.0f" % (2 * args.batch_size / s["step"] * 1e3),
-               "%.2f" % s["data"], "%.0f" % s["rss_before"], "%.0f" % s["peak"]]
+               "%.2f" % s["data"], "%.0f" % s["faults"], "%.0f" % s["rss_before"], "%.0f" % s["peak"]]
         if gpu:
             row.append("%.0f" % s["gpu"])
         row.append(" ".join("%.5f" % v for v in s["loss"]))
@@ -427,7 +458,10 @@ def report(args, runs):
     print()
     print("| ratio brain / bare (medians) | x |")
     print("|---|---|")
+    paired = [x / y for rb, rr in zip(runs["brain"], runs["bare"]) for x, y in zip(rb["step_s"], rr["step_s"])]
     print("| step time, epochs 2+ (overhead of our stack) | %.3f |" % (b["step"] / r["step"]))
+    print("| same, median of the %d per-step ratios (steps k run back to back) | %.3f |"
+          % (len(paired), statistics.median(paired)))
     print("| epoch time, epochs 2+ | %.3f |" % (b["steady"] / r["steady"]))
     print("| epoch 1 time | %.3f |" % (b["first"] / r["first"]))
     print("| data path alone (loader + collate vs tensor indexing) | %.1f |" % (b["data"] / r["data"]))
@@ -440,9 +474,18 @@ def report(args, runs):
     print()
     print("data path difference: %.2f ms/step = %.2f%% of a bare epoch-2+ step"
           % (b["data"] - r["data"], 100 * (b["data"] - r["data"]) / r["step"]))
-    diff = max(abs(x - y) for x, y in zip(b["loss"], r["loss"]))
+    pairs = list(zip(runs["brain"], runs["bare"]))
+    diff = max(abs(x - y) for rb, rr in pairs for x, y in zip(rb["mean_loss"], rr["mean_loss"]))
     print()
-    print("max |mean loss brain - bare| over epochs: %.2e (same maths: ~0 up to float rounding)" % diff)
+    print("max |mean loss brain - bare| over epochs and pairs: %.2e (same maths: ~0 up to float rounding)"
+          % diff)
+    hashes = {res["hparams_sha1"] for results in runs.values() for res in results}
+    if len(hashes) > 1:
+        print("WARNING: the hparams file changed during the run (sha1 %s); the variants did not "
+              "train the same networks: run again" % ", ".join(sorted(hashes)))
+    elif diff > 1e-3:
+        print("WARNING: the two loops did not compute the same losses (was the library edited "
+              "during the run?)")
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ class AdaptationBrain(sb.Brain):
     ``hparams``: ``epoch_counter``, ``classes`` (source classes in index order),
     ``shared_classes`` (for the score), ``checkpoint_selection`` and, for
     open-set methods, ``threshold_rule`` and ``threshold``. Optional:
-    ``lr_annealing`` (an ``AnnealedLR``) and ``grl_gamma`` (the lambda_p
-    schedule's gamma, used by adversarial methods).
+    ``lr_annealing`` (an ``AnnealedLR``), ``grl_gamma`` (the lambda_p
+    schedule's gamma) and ``adversarial_weight`` (a constant factor on lambda_p,
+    1 in the papers), used by the adversarial methods.
 
     The training batch is a :class:`~amls_speech.data.PairedBatch`; validation
     batches are labelled source data, test batches labelled target data.
@@ -64,8 +65,9 @@ class AdaptationBrain(sb.Brain):
         return self.progress(self.epoch, self.step)
 
     def adaptation_factor(self):
-        """lambda_p of the DANN paper, for gradient reversal strength."""
-        return dann_lambda(self.training_progress(), getattr(self.hparams, "grl_gamma", 10.0))
+        """Gradient reversal strength: ``adversarial_weight`` x lambda_p of the DANN paper."""
+        lam = dann_lambda(self.training_progress(), getattr(self.hparams, "grl_gamma", 10.0))
+        return getattr(self.hparams, "adversarial_weight", 1.0) * lam
 
     def on_fit_batch_start(self, batch, should_step):
         annealing = getattr(self.hparams, "lr_annealing", None)

@@ -31,14 +31,15 @@ def train_log(out, method, task="M2F", seed=0):
 
 
 def test_source_only_learns(tiny_keywords, tmp_path):
-    hp = load_hparams(HPARAMS / "source_only.yaml", overrides(tiny_keywords, tmp_path, number_of_epochs=6))
+    hp = load_hparams(HPARAMS / "source_only.yaml",
+                      overrides(tiny_keywords, tmp_path, number_of_epochs=10, batch_size=8))
     summary = run(hp, {"device": "cpu", "noprogressbar": True})
     log = train_log(tmp_path, "source_only")
     losses = [float(x) for x in re.findall(r"train loss: ([0-9.e+-]+)", log)]
     accs = [float(x) for x in re.findall(r"source_acc: ([0-9.e+-]+)", log)]
-    assert len(losses) == 6 and losses[-1] < 0.8 * losses[0], losses
-    assert max(accs[-2:]) > 2 / 20, accs  # above twice chance on 20 source classes
-    assert summary["shared_accuracy"] > 1 / 20  # above chance on the target too
+    assert len(losses) == 10 and losses[-1] < 0.7 * losses[0], losses
+    assert max(accs[-2:]) > 4 / 20, accs  # four times chance on 20 source classes (held-out voices)
+    assert summary["shared_accuracy"] > 2 / 20  # twice chance on the other gender
     assert summary["unknown_accuracy"] == 0.0  # a closed-set method never says unknown
     saved = json.loads((tmp_path / "M2F" / "source_only" / "seed0" / "results.json").read_text())
     assert saved["score"] == pytest.approx(summary["score"])

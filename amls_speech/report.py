@@ -165,6 +165,7 @@ def plot_figure3(records, out_dir, task="M2F"):
     import matplotlib.pyplot as plt
 
     written = []
+    data = ", ".join(sorted({r.get("data", "unknown data") for r in records if r["task"] == task}))
     change = relative_change(records, task)
     if change:
         classes = list(next(iter(change.values())))
@@ -176,12 +177,8 @@ def plot_figure3(records, out_dir, task="M2F"):
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xticks(np.arange(len(classes)) + 0.4 - width / 2, classes, rotation=45)
         ax.set_ylabel("relative change of accuracy vs source (%)")
-        ax.set_title("%s: shared-class accuracy after adaptation (embedded synthetic data)" % task)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out_dir / "fig3_relative_change.png", dpi=120)
-        plt.close(fig)
-        written.append("fig3_relative_change.png")
+        written.append(_save(fig, ax, "%s: shared-class accuracy after adaptation (%s)" % (task, data),
+                             out_dir / "fig3_relative_change.png"))
 
     by_method = defaultdict(lambda: defaultdict(list))
     for r in (r for r in records if r["task"] == task):
@@ -196,13 +193,20 @@ def plot_figure3(records, out_dir, task="M2F"):
                             marker="o", capsize=3, label=METHOD_NAMES[m])
         ax.set_xlabel("|C_shared|")
         ax.set_ylabel("score (%)")
-        ax.set_title("%s: score vs shared classes (embedded synthetic data)" % task)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out_dir / "fig3_shared_sweep.png", dpi=120)
-        plt.close(fig)
-        written.append("fig3_shared_sweep.png")
+        written.append(_save(fig, ax, "%s: score vs shared classes (%s)" % (task, data),
+                             out_dir / "fig3_shared_sweep.png"))
     return written
+
+
+def _save(fig, ax, title, path):
+    import matplotlib.pyplot as plt
+
+    ax.set_title(title, fontsize=10)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path.name
 
 
 def write_all(records, out_dir):

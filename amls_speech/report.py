@@ -198,6 +198,64 @@ def plot_figure3(records, out_dir, task="M2F"):
     return written
 
 
+def pooled_confusion(records):
+    """Row-normalised confusion matrix of target test predictions, summed over runs.
+
+    Rows are true labels, columns predictions, both over the source classes plus
+    "unknown"; a row with no test samples (a source-private class) is all zero.
+    Summing counts before normalising weighs every test sample equally.
+
+    Example
+    -------
+    >>> runs = [{"labels": ["a", "unknown"], "confusion": [[1, 1], [0, 2]]},
+    ...         {"labels": ["a", "unknown"], "confusion": [[2, 0], [1, 1]]}]
+    >>> labels, matrix = pooled_confusion(runs)
+    >>> labels, matrix.tolist()
+    (['a', 'unknown'], [[0.75, 0.25], [0.25, 0.75]])
+    """
+    labels = records[0]["labels"]
+    if any(r["labels"] != labels for r in records):
+        raise ValueError("runs with different label sets cannot be pooled: %s"
+                         % sorted({tuple(r["labels"]) for r in records}))
+    counts = np.sum([np.asarray(r["confusion"], float) for r in records], axis=0)
+    totals = counts.sum(axis=1, keepdims=True)
+    return labels, np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def plot_confusions(records, out_dir):
+    """Writes confusion_<task>.png per task: one panel per method, pooled over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    main = [r for r in records if not r.get("n_shared") and "confusion" in r]
+    for task in TASK_ORDER:
+        groups = {m: [r for r in main if r["task"] == task and r["method"] == m] for m in METHOD_ORDER}
+        groups = {m: g for m, g in groups.items() if g}
+        if not groups:
+            continue
+        fig, axes = plt.subplots(1, len(groups), figsize=(3.2 * len(groups), 4.0), squeeze=False)
+        for ax, (m, runs) in zip(axes[0], groups.items()):
+            labels, matrix = pooled_confusion(runs)
+            ax.imshow(matrix, vmin=0, vmax=1, cmap="Blues")
+            ticks = np.arange(len(labels))
+            ax.set_xticks(ticks, labels, rotation=90, fontsize=6)
+            ax.set_yticks(ticks, labels, fontsize=6)
+            ax.set_title("%s (n=%d)" % (METHOD_NAMES[m], len(runs)), fontsize=9)
+            ax.set_xlabel("predicted", fontsize=8)
+        axes[0][0].set_ylabel("true (target test)", fontsize=8)
+        data = ", ".join(sorted({r.get("data", "unknown data") for g in groups.values() for r in g}))
+        fig.suptitle("%s: row-normalised confusion, pooled over seeds (%s)" % (task, data), fontsize=9)
+        fig.tight_layout()
+        path = out_dir / ("confusion_%s.png" % task)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path.name)
+    return written
+
+
 def _save(fig, ax, title, path):
     import matplotlib.pyplot as plt
 
@@ -210,9 +268,9 @@ def _save(fig, ax, title, path):
 
 
 def write_all(records, out_dir):
-    """table.md plus the Figure 3 plots."""
+    """table.md plus the Figure 3 plots and the confusion matrices."""
     text = "# amls-bench results\n\n" + table1(records)
-    plots = plot_figure3(records, out_dir)
+    plots = plot_figure3(records, out_dir) + plot_confusions(records, out_dir)
     if plots:
         text += "\nPlots: " + ", ".join(plots) + "\n"
     (out_dir / "table.md").write_text(text)

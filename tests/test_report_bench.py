@@ -18,6 +18,7 @@ def record(method, seed, score, task="M2F", rejection=None, n_shared=None):
         "classes": ["a", "b"], "shared_classes": ["a"], "per_class": {"a": score},
         "records": {"score": rejection or [None] * 4, "closed_prediction": closed, "truth": truth},
         "data": "embedded synthetic (eSpeak NG TTS)", "n_shared": n_shared,
+        "labels": ["a", "b", "unknown"], "confusion": [[1, 1, 0], [0, 0, 0], [2, 0, 0]],
     }
 
 
@@ -43,6 +44,18 @@ def test_table_layout_and_honesty(tmp_path):
     assert (tmp_path / "table.md").exists()
     assert (tmp_path / "fig3_relative_change.png").stat().st_size > 1000
     assert (tmp_path / "fig3_shared_sweep.png").stat().st_size > 1000
+    assert (tmp_path / "confusion_M2F.png").stat().st_size > 1000
+    assert "confusion_M2F.png" in (tmp_path / "table.md").read_text()
+
+
+def test_pooled_confusion_refuses_different_label_sets():
+    a = record("amls", 0, 0.5)
+    b = dict(a, labels=["a", "c", "unknown"])
+    with pytest.raises(ValueError, match="different label sets"):
+        report.pooled_confusion([a, b])
+    # the source-private row has no test samples: zeros, not NaN
+    labels, matrix = report.pooled_confusion([a, a])
+    assert matrix.tolist() == [[0.5, 0.5, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
 
 
 def test_bench_plans_runs_and_rejects_unknown_names():

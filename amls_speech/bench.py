@@ -146,6 +146,27 @@ def overrides_for(args, task, method, seed, n_shared, runs_root):
     return over
 
 
+def run_conditions(args):
+    """What every record in one ``--out`` folder must share to be comparable."""
+    return {
+        "settings": parse_settings(args.set),
+        "epochs": args.epochs or PRESETS[args.preset]["number_of_epochs"],
+        "data": ("corpus at %s" % args.data_folder) if args.data_folder
+        else "embedded synthetic (eSpeak NG TTS)",
+    }
+
+
+def check_resumable(results, conditions, results_path):
+    """Refuses to mix runs made under other settings into one table."""
+    for r in results:
+        theirs = {k: r.get(k) for k in conditions}
+        if theirs != conditions:
+            raise SystemExit(
+                "%s holds runs made with %s, but this call asks for %s. Use a new --out, "
+                "or repeat the options of the earlier call to resume it; nothing was run "
+                "or overwritten." % (results_path, theirs, conditions))
+
+
 def main(argv=None):
     args = make_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -153,6 +174,8 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
     results = load_results(results_path)
+    conditions = run_conditions(args)
+    check_resumable(results, conditions, results_path)
     done = {run_key(r) for r in results}
     todo = [r for r in planned_runs(args) if r not in done]
     started = time.time()
@@ -161,11 +184,7 @@ def main(argv=None):
         over = overrides_for(args, task, method, seed, n_shared, out / "runs")
         tic = time.time()
         summary = run(load_hparams(hparams_file, over), {"device": args.device, "noprogressbar": True})
-        summary.update(n_shared=n_shared or None, seconds=round(time.time() - tic, 1),
-                       settings=parse_settings(args.set),
-                       epochs=over["number_of_epochs"],
-                       data=("corpus at %s" % args.data_folder) if args.data_folder
-                       else "embedded synthetic (eSpeak NG TTS)")
+        summary.update(conditions, n_shared=n_shared or None, seconds=round(time.time() - tic, 1))
         results.append(summary)
         write_json_atomic(results_path, results)  # after every run: resumable
     report.write_all(results, out)

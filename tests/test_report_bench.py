@@ -83,3 +83,7 @@ def test_bench_end_to_end_resumes(tiny_keywords, tmp_path, monkeypatch):
     assert "corpus at" in (out / "table.md").read_text()
     bench.main(argv)  # everything done already: nothing is re-run
     assert len(json.loads((out / "results.json").read_text())) == 2
+    before = (out / "results.json").read_bytes()
+    with pytest.raises(SystemExit, match="Use a new --out"):
+        bench.main(argv + ["--set", "adversarial_weight=0.5"])  # other settings: refused
+    assert (out / "results.json").read_bytes() == before

@@ -1,4 +1,4 @@
-"""Label-free rules for thresholds: split a 1-D weight distribution in two.
+"""Label-free selection rules: thresholds that split a weight distribution, and a model score.
 
 A rejection threshold (AMLS's delta_0, UAN's w_0) separates target samples
 that look like shared classes from those that look private. Without target
@@ -9,6 +9,46 @@ makes are most separated (maximum between-class variance).
 
 import numpy as np
 import torch
+
+
+def information_maximization(probs, eps=1e-12):
+    """Label-free model score: diverse yet confident predictions on the target.
+
+    .. math::
+
+        IM = H\Big(\frac{1}{N}\sum_i p_i\Big) - \frac{1}{N}\sum_i H(p_i),
+        \qquad H(p) = -\sum_c p_c \log p_c
+
+    where :math:`p_i` is the softmax output for unlabelled target sample
+    :math:`i` (SHOT, Liang et al. 2020; pytorch-adapt's ``IMValidator``).
+    Higher is better: the first term rewards using many classes, the second
+    penalises hesitant predictions. It reads no target label, and it scores
+    the closed-set classifier only: a target-private sample still counts as
+    one of the source classes.
+
+    Arguments
+    ---------
+    probs : array-like, (N, C)
+        Class probabilities; rows sum to 1.
+
+    Example
+    -------
+    >>> round(information_maximization([[1.0, 0.0], [0.0, 1.0]]), 4)  # ln 2 - 0
+    0.6931
+    >>> round(information_maximization([[0.5, 0.5], [0.5, 0.5]]), 4)  # ln 2 - ln 2
+    0.0
+    >>> round(information_maximization([[1.0, 0.0], [1.0, 0.0]]), 4)  # 0 - 0: collapsed
+    0.0
+    """
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 2 or probs.shape[0] == 0:
+        raise ValueError("information_maximization needs an (N, C) array with N > 0, got shape %s"
+                         % (probs.shape,))
+
+    def entropy(p):
+        return -np.sum(p * np.log(p + eps), axis=-1)
+
+    return float(entropy(probs.mean(axis=0)) - entropy(probs).mean())
 
 
 def otsu_threshold(values, bins=64):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from amls_speech.recipe import load_hparams, run
@@ -72,6 +73,29 @@ def test_interrupted_training_resumes(tiny_keywords, tmp_path):
     run(again, {"device": "cpu", "noprogressbar": True})
     log = train_log(tmp_path, "adda")
     assert log.count("epoch: 1 ") == 1 and log.count("epoch: 2 ") == 1
+
+
+def test_infomax_selection_tests_the_epoch_of_highest_target_im(tiny_keywords, tmp_path):
+    hp = load_hparams(HPARAMS / "dann.yaml", overrides(tiny_keywords, tmp_path, number_of_epochs=3,
+                                                       checkpoint_selection="target_infomax"))
+    summary = run(hp, {"device": "cpu", "noprogressbar": True})
+    ims = [float(x) for x in re.findall(r"target_im: ([0-9.e+-]+)", train_log(tmp_path, "dann"))]
+    assert len(ims) == 3 and all(0 <= v <= np.log(20) for v in ims), ims
+    assert summary["checkpoint_selection"] == "target_infomax"
+    assert ims[summary["selected_epoch"] - 1] == max(ims), (ims, summary["selected_epoch"])
+    # the extra pass over the target set does not change training: same losses as with "last"
+    last = tmp_path / "last"
+    run(load_hparams(HPARAMS / "dann.yaml", overrides(tiny_keywords, last, number_of_epochs=3)),
+        {"device": "cpu", "noprogressbar": True})
+    losses = [re.findall(r"train loss: ([0-9.e+-]+)", train_log(out, "dann")) for out in (tmp_path, last)]
+    assert losses[0] == losses[1] and len(losses[0]) == 3
+
+
+def test_unknown_selection_rule_fails_before_training(tiny_keywords, tmp_path):
+    hp = load_hparams(HPARAMS / "dann.yaml", overrides(tiny_keywords, tmp_path, checkpoint_selection="best"))
+    with pytest.raises(ValueError, match="checkpoint_selection must be one of"):
+        run(hp, {"device": "cpu", "noprogressbar": True})
+    assert not list((tmp_path / "M2F" / "dann" / "seed0").glob("save/CKPT*"))
 
 
 def test_train_py_command_line(tiny_keywords, tmp_path):

@@ -17,14 +17,16 @@ from torch.utils.data import DataLoader
 from amls_speech.data import PairedBatch, labels
 from amls_speech.metrics import OpenSetStats
 from amls_speech.schedules import Progress, dann_lambda
-from amls_speech.selection import choose_threshold
+from amls_speech.selection import choose_threshold, information_maximization
 
 logger = logging.getLogger(__name__)
 
 # Checkpoint selection rules, all blind to target labels:
-#   last          the final epoch
-#   source_valid  the best accuracy on the labelled source validation set
-SELECTION_KEYS = {"last": None, "source_valid": "source_acc"}
+#   last            the final epoch
+#   source_valid    the best accuracy on the labelled source validation set
+#   target_infomax  the best information maximisation on the unlabelled target
+#                   adaptation set (selection.information_maximization)
+SELECTION_KEYS = {"last": None, "source_valid": "source_acc", "target_infomax": "target_im"}
 
 
 class AdaptationBrain(sb.Brain):
@@ -49,6 +51,12 @@ class AdaptationBrain(sb.Brain):
     # ------------------------------------------------------------------ training
     def fit(self, epoch_counter, train_set, valid_set=None, progressbar=None,
             train_loader_kwargs={}, valid_loader_kwargs={}):
+        if self.hparams.checkpoint_selection not in SELECTION_KEYS:  # fail before training, not after
+            raise ValueError("checkpoint_selection must be one of %s, got %r"
+                             % (sorted(SELECTION_KEYS), self.hparams.checkpoint_selection))
+        # the unlabelled target half, for label-free selection at validation
+        self.unlabelled_target = getattr(train_set, "target", None)
+        self.eval_loader_kwargs = valid_loader_kwargs
         if not isinstance(train_set, DataLoader):
             train_loader_kwargs = dict(train_loader_kwargs, collate_fn=PairedBatch.collate)
             train_set = self.make_dataloader(train_set, sb.Stage.TRAIN, **train_loader_kwargs)
@@ -137,14 +145,27 @@ class AdaptationBrain(sb.Brain):
         return preds, scores.cpu()
 
     @torch.no_grad()
-    def collect_scores(self, dataset, loader_kwargs):
-        """Rejection scores over an unlabelled dataset (no label is read)."""
+    def collect(self, dataset, loader_kwargs, fn):
+        """``fn(forward output)`` over an unlabelled target dataset, concatenated (no label is read)."""
         self.modules.eval()
         loader = self.make_dataloader(dataset, sb.Stage.TEST, ckpt_prefix=None, **loader_kwargs)
-        values = []
-        for batch in loader:
-            values.append(self.rejection_scores(self.compute_forward(batch, sb.Stage.TEST)).cpu())
-        return torch.cat(values).numpy()
+        return torch.cat([fn(self.compute_forward(batch, sb.Stage.TEST)).cpu() for batch in loader]).numpy()
+
+    def collect_scores(self, dataset, loader_kwargs):
+        """Rejection scores over an unlabelled dataset."""
+        return self.collect(dataset, loader_kwargs, self.rejection_scores)
+
+    def target_information(self):
+        """Information maximisation of the classifier on the unlabelled adaptation set."""
+        if self.unlabelled_target is None:
+            raise ValueError("checkpoint_selection 'target_infomax' needs the unlabelled target "
+                             "set: train with a PairedDataset (amls_speech.recipe.run does)")
+        # a new DataLoader draws from the CPU generator: fork it, so that
+        # selecting by this rule leaves the training trajectory unchanged
+        with torch.random.fork_rng(devices=[]):
+            probs = self.collect(self.unlabelled_target, self.eval_loader_kwargs,
+                                 lambda out: out["logits"].softmax(-1))
+        return information_maximization(probs)
 
     def calibrate(self, adapt_set, loader_kwargs):
         """Sets the rejection threshold from the unlabelled adaptation set."""
@@ -163,8 +184,6 @@ class AdaptationBrain(sb.Brain):
         threshold and the selection rules used.
         """
         rule = self.hparams.checkpoint_selection
-        if rule not in SELECTION_KEYS:
-            raise ValueError("checkpoint_selection must be one of %s" % sorted(SELECTION_KEYS))
         key = SELECTION_KEYS[rule]
         self.on_evaluate_start(max_key=key)
         self.calibrate(adapt_set, loader_kwargs)
@@ -174,6 +193,7 @@ class AdaptationBrain(sb.Brain):
         summary.update(
             threshold=self.threshold if self.open_set else None,
             checkpoint_selection=rule,
+            selected_epoch=self.hparams.epoch_counter.current,  # of the recovered checkpoint
             threshold_rule=self.hparams.threshold_rule if self.open_set else "none (closed set)",
         )
         return summary
@@ -197,15 +217,19 @@ class AdaptationBrain(sb.Brain):
             self.train_stats = {"loss": stage_loss}
             self.train_stats.update({k: v / steps for k, v in self.loss_terms.items()})
         elif stage == sb.Stage.VALID:
-            acc = self.valid_correct / max(1, self.valid_total)
-            stats = {"loss": stage_loss, "source_acc": acc}
+            stats = {"loss": stage_loss, "source_acc": self.valid_correct / max(1, self.valid_total)}
+            key = SELECTION_KEYS[self.hparams.checkpoint_selection]
+            if key == "target_im":  # costs one pass over the adaptation set per epoch
+                stats["target_im"] = self.target_information()
             self.hparams.train_logger.log_stats(
                 stats_meta={"epoch": epoch},
                 train_stats=self.train_stats,
                 valid_stats=stats,
             )
+            # keeps the latest checkpoint (to resume) and the best one for the rule
             self.checkpointer.save_and_keep_only(
-                meta={"source_acc": acc}, max_keys=["source_acc"], num_to_keep=1
+                meta={k: v for k, v in stats.items() if k != "loss"},
+                max_keys=[key] if key else [], num_to_keep=1,
             )
         else:
             self.test_summary = self.test_stats.summarize()

@@ -63,6 +63,25 @@ def write_json_atomic(path, obj):
     os.replace(tmp, path)
 
 
+def build(hparams, run_opts=None):
+    """Prepares the manifests (idempotent), loads the four datasets, makes the Brain.
+
+    Adds ``classes`` and ``shared_classes`` (read from the manifests) to ``hparams``.
+    """
+    run_on_main(hparams["prepare"], kwargs={"save_folder": hparams["manifest_folder"]})
+    classes, shared = label_sets(hparams)
+    datasets = load_datasets(hparams, LabelEncoding(classes))
+    hparams.update(classes=classes, shared_classes=shared)
+    brain = hparams["brain_class"](
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts or {},
+        checkpointer=hparams["checkpointer"],
+    )
+    return brain, datasets
+
+
 def run(hparams, run_opts=None):
     """Prepares the data, trains ``hparams['brain_class']``, tests it; returns the summary.
 
@@ -71,18 +90,8 @@ def run(hparams, run_opts=None):
     selection rules, and the rejection scores of the test set for oracle
     analyses.
     """
-    run_on_main(hparams["prepare"], kwargs={"save_folder": hparams["manifest_folder"]})
-    classes, shared = label_sets(hparams)
-    datasets = load_datasets(hparams, LabelEncoding(classes))
-    hparams.update(classes=classes, shared_classes=shared)
-
-    brain = hparams["brain_class"](
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts or {},
-        checkpointer=hparams["checkpointer"],
-    )
+    brain, datasets = build(hparams, run_opts)
+    classes, shared = hparams["classes"], hparams["shared_classes"]
     train_set = PairedDataset(datasets["source_train"], datasets["target_adapt"], seed=hparams["seed"])
     brain.fit(
         hparams["epoch_counter"],

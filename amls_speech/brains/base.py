@@ -145,11 +145,15 @@ class AdaptationBrain(sb.Brain):
         return preds, scores.cpu()
 
     @torch.no_grad()
-    def collect(self, dataset, loader_kwargs, fn):
-        """``fn(forward output)`` over an unlabelled target dataset, concatenated (no label is read)."""
+    def collect(self, dataset, loader_kwargs, fn, stage=sb.Stage.TEST):
+        """``fn(forward output)`` over ``dataset`` in its order, concatenated (no label is read).
+
+        ``stage`` picks the domain's path through the networks: TEST for
+        target data, VALID for source data (ADDA has one encoder per domain).
+        """
         self.modules.eval()
         loader = self.make_dataloader(dataset, sb.Stage.TEST, ckpt_prefix=None, **loader_kwargs)
-        return torch.cat([fn(self.compute_forward(batch, sb.Stage.TEST)).cpu() for batch in loader]).numpy()
+        return torch.cat([fn(self.compute_forward(batch, stage)).cpu() for batch in loader]).numpy()
 
     def collect_scores(self, dataset, loader_kwargs):
         """Rejection scores over an unlabelled dataset."""
@@ -185,7 +189,7 @@ class AdaptationBrain(sb.Brain):
         """
         rule = self.hparams.checkpoint_selection
         key = SELECTION_KEYS[rule]
-        self.on_evaluate_start(max_key=key)
+        self.recover_selected()
         self.calibrate(adapt_set, loader_kwargs)
         self._recovered = True
         self.evaluate(test_set, max_key=key, progressbar=False, test_loader_kwargs=loader_kwargs)
@@ -197,6 +201,13 @@ class AdaptationBrain(sb.Brain):
             threshold_rule=self.hparams.threshold_rule if self.open_set else "none (closed set)",
         )
         return summary
+
+    def recover_selected(self):
+        """Loads the checkpoint that ``checkpoint_selection`` picks."""
+        if self.checkpointer is None or self.checkpointer.find_checkpoint() is None:
+            raise FileNotFoundError("no checkpoint in %s: train this recipe first"
+                                    % getattr(self.checkpointer, "checkpoints_dir", None))
+        self.checkpointer.recover_if_possible(max_key=SELECTION_KEYS[self.hparams.checkpoint_selection])
 
     def on_evaluate_start(self, max_key=None, min_key=None):
         if not getattr(self, "_recovered", False):  # test() has recovered already

@@ -27,8 +27,12 @@ def overrides(corpus, out, **extra):
     return base
 
 
+def run_folder(out, method, task="M2F", seed=0, n_shared=10):
+    return Path(out) / task / ("shared%d" % n_shared) / method / ("seed%d" % seed)
+
+
 def train_log(out, method, task="M2F", seed=0):
-    return (Path(out) / task / method / ("seed%d" % seed) / "train_log.txt").read_text()
+    return (run_folder(out, method, task, seed) / "train_log.txt").read_text()
 
 
 def test_source_only_learns(tiny_keywords, tmp_path):
@@ -42,7 +46,7 @@ def test_source_only_learns(tiny_keywords, tmp_path):
     assert max(accs[-2:]) > 4 / 20, accs  # four times chance on 20 source classes (held-out voices)
     assert summary["shared_accuracy"] > 2 / 20  # twice chance on the other gender
     assert summary["unknown_accuracy"] == 0.0  # a closed-set method never says unknown
-    saved = json.loads((tmp_path / "M2F" / "source_only" / "seed0" / "results.json").read_text())
+    saved = json.loads((run_folder(tmp_path, "source_only") / "results.json").read_text())
     assert saved["score"] == pytest.approx(summary["score"])
 
 
@@ -65,7 +69,7 @@ def test_every_method_trains_and_tests(tiny_keywords, tmp_path, method):
 def test_interrupted_training_resumes(tiny_keywords, tmp_path):
     first = load_hparams(HPARAMS / "adda.yaml", overrides(tiny_keywords, tmp_path, number_of_epochs=1))
     run(first, {"device": "cpu", "noprogressbar": True})
-    ckpt = next((tmp_path / "M2F" / "adda" / "seed0" / "save").glob("CKPT*"))
+    ckpt = next((run_folder(tmp_path, "adda") / "save").glob("CKPT*"))
     for name in ("optimizer", "target_optimizer", "disc_optimizer", "target_extractor", "counter"):
         assert (ckpt / ("%s.ckpt" % name)).exists(), name
     # A longer run in the same folder goes on from epoch 2 instead of starting over.
@@ -95,7 +99,16 @@ def test_unknown_selection_rule_fails_before_training(tiny_keywords, tmp_path):
     hp = load_hparams(HPARAMS / "dann.yaml", overrides(tiny_keywords, tmp_path, checkpoint_selection="best"))
     with pytest.raises(ValueError, match="checkpoint_selection must be one of"):
         run(hp, {"device": "cpu", "noprogressbar": True})
-    assert not list((tmp_path / "M2F" / "dann" / "seed0").glob("save/CKPT*"))
+    assert not list(run_folder(tmp_path, "dann").glob("save/CKPT*"))
+
+
+def test_a_checkpoint_from_another_partition_is_refused_clearly(tiny_keywords, tmp_path):
+    run(load_hparams(HPARAMS / "source_only.yaml", overrides(tiny_keywords, tmp_path)),
+        {"device": "cpu", "noprogressbar": True})
+    other = load_hparams(HPARAMS / "source_only.yaml", overrides(
+        tiny_keywords, tmp_path, n_shared=3, output_folder=str(run_folder(tmp_path, "source_only"))))
+    with pytest.raises(RuntimeError, match="does not fit this model.*own output_folder"):
+        run(other, {"device": "cpu", "noprogressbar": True})
 
 
 def test_train_py_command_line(tiny_keywords, tmp_path):
@@ -106,4 +119,4 @@ def test_train_py_command_line(tiny_keywords, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     scores = json.loads(done.stdout[done.stdout.index("{"):])
     assert set(scores) == {"score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy"}
-    assert (tmp_path / "F2M" / "dann" / "seed0" / "results.json").exists()
+    assert (run_folder(tmp_path, "dann", task="F2M") / "results.json").exists()

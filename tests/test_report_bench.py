@@ -87,3 +87,14 @@ def test_bench_end_to_end_resumes(tiny_keywords, tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="Use a new --out"):
         bench.main(argv + ["--set", "adversarial_weight=0.5"])  # other settings: refused
     assert (out / "results.json").read_bytes() == before
+
+
+def test_bench_sweep_runs_apart_from_the_main_runs(tiny_keywords, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setattr(bench, "PRESETS", {"full": {"number_of_epochs": 1, "source_valid_ratio": 0.25}})
+    bench.main(["--tasks", "M2F", "--methods", "source_only", "--seeds", "0", "--sweep_shared", "3",
+                "--data_folder", str(tiny_keywords), "--out", str(out)])
+    results = json.loads((out / "results.json").read_text())
+    assert [(r["n_shared"], len(r["shared_classes"]), len(r["classes"])) for r in results] == [
+        (None, 10, 20), (3, 3, 13)]
+    assert (out / "fig3_shared_sweep.png").stat().st_size > 1000

@@ -15,7 +15,7 @@ def test_tsne_plots_trained_runs_side_by_side(tiny_keywords, tmp_path):
             {"device": "cpu", "noprogressbar": True})
     hp = load_hparams(HPARAMS / "adda.yaml", overrides(tiny_keywords, tmp_path))
     z, domain, label_set = tsne.embed_domains(hp, {"device": "cpu"})
-    manifests = tmp_path / "M2F" / "manifests_shared10"
+    manifests = tmp_path / "M2F" / "shared10" / "manifests"
     source = check_manifest(manifests / "source_valid.csv")
     target = check_manifest(manifests / "target_test.csv")
     assert z.shape[0] == len(source) + len(target) and np.isfinite(z).all()

@@ -64,6 +64,18 @@ class AdaptationBrain(sb.Brain):
         super().fit(epoch_counter, train_set, valid_set, progressbar,
                     train_loader_kwargs, valid_loader_kwargs)
 
+    def on_fit_start(self):
+        try:
+            super().on_fit_start()  # resumes from the latest checkpoint, if any
+        except RuntimeError as err:
+            if "state_dict" not in str(err):
+                raise
+            raise RuntimeError(
+                "the checkpoint in %s does not fit this model: it was written with other hparams "
+                "(another label partition or network). Give this run its own output_folder, or "
+                "delete that folder to start over. (%s)"
+                % (self.checkpointer.checkpoints_dir, str(err).splitlines()[0])) from err
+
     @property
     def epoch(self):
         return self.hparams.epoch_counter.current

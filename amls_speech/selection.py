@@ -12,7 +12,7 @@ import torch
 
 
 def information_maximization(probs, eps=1e-12):
-    """Label-free model score: diverse yet confident predictions on the target.
+    r"""Label-free model score: diverse yet confident predictions on the target.
 
     .. math::
 

@@ -23,8 +23,7 @@ import numpy as np
 import speechbrain as sb
 
 from amls_speech.bench import parse_settings
-from amls_speech.data import check_manifest
-from amls_speech.recipe import build, load_hparams, manifest_path
+from amls_speech.recipe import build, load_hparams
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +52,10 @@ def embed_domains(hparams, run_opts=None):
     parts = []
     for name, domain, stage in (("source_valid", "source", sb.Stage.VALID),
                                 ("target_test", "target", sb.Stage.TEST)):
-        sets = {r["ID"]: r["label_set"] for r in check_manifest(manifest_path(hparams, name))}
-        z = brain.collect(datasets[name], kwargs, lambda out: out["z"], stage=stage)
-        ids = datasets[name].data_ids  # collect keeps the dataset's order
-        parts.append((z, [domain] * len(ids), [sets[i] for i in ids]))
+        data = datasets[name]  # its rows hold every manifest column, label_set included
+        z = brain.collect(data, kwargs, lambda out: out["z"], stage=stage)
+        ids = data.data_ids  # collect keeps the dataset's order
+        parts.append((z, [domain] * len(ids), [data.data[i]["label_set"] for i in ids]))
     z, domain, label_set = (np.concatenate(p) for p in zip(*parts))
     return z, domain, label_set
 

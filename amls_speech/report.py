@@ -159,11 +159,7 @@ def relative_change(records, task="M2F"):
 
 def plot_figure3(records, out_dir, task="M2F"):
     """Writes fig3_relative_change.png and fig3_shared_sweep.png (what data exist for)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     written = []
     data = ", ".join(sorted({r.get("data", "unknown data") for r in records if r["task"] == task}))
     change = relative_change(records, task)
@@ -224,11 +220,7 @@ def pooled_confusion(records):
 
 def plot_confusions(records, out_dir):
     """Writes confusion_<task>.png per task: one panel per method, pooled over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     written = []
     main = [r for r in records if not r.get("n_shared") and "confusion" in r]
     for task in TASK_ORDER:
@@ -248,23 +240,32 @@ def plot_confusions(records, out_dir):
         axes[0][0].set_ylabel("true (target test)", fontsize=8)
         data = ", ".join(sorted({r.get("data", "unknown data") for g in groups.values() for r in g}))
         fig.suptitle("%s: row-normalised confusion, pooled over seeds (%s)" % (task, data), fontsize=9)
-        fig.tight_layout()
-        path = out_dir / ("confusion_%s.png" % task)
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        written.append(path.name)
+        written.append(save_figure(fig, out_dir / ("confusion_%s.png" % task)).name)
     return written
 
 
-def _save(fig, ax, title, path):
+def pyplot():
+    """``matplotlib.pyplot`` on the file-only Agg backend, imported at the first plot, not at start-up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ax.set_title(title, fontsize=10)
-    ax.legend()
+    return plt
+
+
+def save_figure(fig, path):
+    """Lays ``fig`` out, writes it to ``path`` (120 dpi) and closes it; returns ``path``."""
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path.name
+    pyplot().close(fig)
+    return path
+
+
+def _save(fig, ax, title, path):
+    ax.set_title(title, fontsize=10)
+    ax.legend()
+    return save_figure(fig, path).name
 
 
 def write_all(records, out_dir):

@@ -24,6 +24,7 @@ import speechbrain as sb
 
 from amls_speech.bench import parse_settings
 from amls_speech.recipe import build, load_hparams
+from amls_speech.report import pyplot, save_figure
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +71,7 @@ def project(z, seed=0):
 
 def plot(panels, path, title):
     """``panels``: (name, xy, domain, label_set) per method; one subplot each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.4), squeeze=False)
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(4.2 * len(panels), 4.4), squeeze=False)
     for ax, (name, xy, domain, label_set) in zip(axes[0], panels):
         for dom, sets, colour, marker, legend in GROUPS:
             keep = (domain == dom) & np.isin(label_set, sets)
@@ -86,10 +82,7 @@ def plot(panels, path, title):
         ax.set_yticks([])
     axes[0][0].legend(fontsize=7, loc="best")
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def main(argv=None):

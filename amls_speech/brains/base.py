@@ -200,11 +200,10 @@ class AdaptationBrain(sb.Brain):
         threshold and the selection rules used.
         """
         rule = self.hparams.checkpoint_selection
-        key = SELECTION_KEYS[rule]
         self.recover_selected()
         self.calibrate(adapt_set, loader_kwargs)
-        self._recovered = True
-        self.evaluate(test_set, max_key=key, progressbar=False, test_loader_kwargs=loader_kwargs)
+        self._recovered = True  # evaluate() must not load another checkpoint
+        self.evaluate(test_set, progressbar=False, test_loader_kwargs=loader_kwargs)
         summary = dict(self.test_summary)
         summary.update(
             threshold=self.threshold if self.open_set else None,

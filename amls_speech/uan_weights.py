@@ -5,8 +5,11 @@ w_t(x) = D'(x) - H(yhat)/log|C_s|      (target: confident and source-like -> sha
 
 H is the prediction entropy normalised by its maximum log|C_s| and D' the
 non-adversarial discriminator's source probability. During training the
-class logits are softened by a temperature (10 in the official code) and both
-weights are min-max normalised per batch, then divided by their batch mean.
+official code (main.py of thuml/Universal-Domain-Adaptation) softens the class
+logits behind the entropy with temperature 10 for w_s and 1 for w_t (at 10 the
+target entropy is almost constant, so w_t would be D' alone); both weights are
+then min-max normalised per batch and divided by their batch mean. At test
+time w_t uses temperature 1 and is not normalised.
 """
 
 import math
@@ -29,10 +32,14 @@ def normalized_entropy(probs, eps=1e-10):
 def source_transferability(logits, d_prob, temperature=1.0):
     """w_s = H(softmax(logits / T)) / log|C_s| - D'(x), detached.
 
+    The official training loop uses T = 10 here (T = 1 at test time).
+
     Example
     -------
     >>> source_transferability(torch.zeros(1, 4), torch.tensor([0.25]))
     tensor([0.7500])
+    >>> source_transferability(torch.tensor([[math.log(3.0), 0.0]]), torch.tensor([0.5]), 10.0)
+    tensor([0.4978])
     """
     probs = torch.softmax(logits / temperature, dim=-1)
     return (normalized_entropy(probs) - d_prob).detach()
@@ -41,10 +48,18 @@ def source_transferability(logits, d_prob, temperature=1.0):
 def target_transferability(logits, d_prob, temperature=1.0):
     """w_t = D'(x) - H(softmax(logits / T)) / log|C_s|, detached.
 
+    The official code uses T = 1 both in training and at test time: at T = 10
+    the entropy term is almost constant and w_t would be D' alone.
+
     Example
     -------
     >>> target_transferability(torch.zeros(1, 4), torch.tensor([0.25]))
     tensor([-0.7500])
+    >>> logits = torch.tensor([[math.log(3.0), 0.0]])  # p = (3/4, 1/4) at T = 1
+    >>> target_transferability(logits, torch.tensor([0.5]))
+    tensor([-0.3113])
+    >>> target_transferability(logits, torch.tensor([0.5]), 10.0)  # H near its maximum
+    tensor([-0.4978])
     """
     return -source_transferability(logits, d_prob, temperature)
 

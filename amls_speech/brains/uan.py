@@ -22,9 +22,11 @@ class UAN(AdaptationBrain):
       ``aux_discriminator``) on detached features.
     - ``adv``: domain loss of the adversarial discriminator (module
       ``discriminator``, behind gradient reversal) weighted per sample by
-      w_s and w_t (``amls_speech.uan_weights``), computed with the class
-      temperature of the official code (``class_temperature``, 10) and
-      normalised per batch.
+      w_s and w_t (``amls_speech.uan_weights``), normalised per batch. The
+      class logits behind their entropy are divided by ``source_temperature``
+      for w_s and ``target_temperature`` for w_t; the official code uses 10
+      and 1 (at 10 the target entropy is almost constant, so w_t would be
+      D' alone).
 
     At test time w_t (temperature 1, not normalised) below w_0 means
     "unknown"; the official code fixes w_0 = -0.5 (``threshold_rule: fixed``).
@@ -34,6 +36,8 @@ class UAN(AdaptationBrain):
     >>> import speechbrain as sb
     >>> from amls_speech.brains.testing import tiny_brain
     >>> brain, batch = tiny_brain(UAN)
+    >>> brain.hparams.source_temperature, brain.hparams.target_temperature
+    (10.0, 1.0)
     >>> sorted(brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch))
     ['adv', 'aux', 'cls']
     """
@@ -44,9 +48,9 @@ class UAN(AdaptationBrain):
         n, z, logits = out["n_source"], out["z"], out["logits"]
         aux = self.modules.aux_discriminator(z.detach())
         d_prob = torch.sigmoid(aux)
-        temp = self.hparams.class_temperature
-        w_s = normalize_batch(source_transferability(logits[:n], d_prob[:n], temp))
-        w_t = normalize_batch(target_transferability(logits[n:], d_prob[n:], temp))
+        t_s, t_t = self.hparams.source_temperature, self.hparams.target_temperature
+        w_s = normalize_batch(source_transferability(logits[:n], d_prob[:n], t_s))
+        w_t = normalize_batch(target_transferability(logits[n:], d_prob[n:], t_t))
         d = self.modules.discriminator(grad_reverse(z, self.adaptation_factor()))
         return {
             "cls": self.source_ce(out, batch),

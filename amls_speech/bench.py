@@ -21,14 +21,20 @@ from tqdm import tqdm
 
 from amls_speech import report
 from amls_speech.recipe import load_hparams, run, write_json_atomic
-from amls_speech.tasks import TASKS
+from amls_speech.tasks import TASKS, task_partition
 
-METHODS = ("source_only", "dann", "adda", "uan", "amls")
+# source_only runs first: every adaptive method of the same task and seed
+# starts from its checkpoint (warm_start in the hparams files)
+METHODS = ("source_only", "dann", "adda", "uan", "amls", "oracle")
+ADAPTIVE = ("dann", "adda", "uan", "amls")
 RECIPE_OF_TASK = {"M2F": "gender", "F2M": "gender", "M2R": "microphone", "U2M": "microphone", "C2R": "emotion"}
 PRESETS = {
-    # epochs per run; "quick" is for a look in a few minutes, "full" for the README tables
-    "quick": {"number_of_epochs": 8},
-    "full": {"number_of_epochs": 10},
+    # source_epochs: at most this many for source only and the oracle (they stop
+    # earlier on a plateau of validation accuracy); adapt_epochs: every adaptive
+    # method, from the source-only checkpoint. "quick" is for a look in a few
+    # minutes, "full" for the README tables.
+    "quick": {"source_epochs": 4, "adapt_epochs": 2},
+    "full": {"source_epochs": 20, "adapt_epochs": 6},
 }
 DEFAULT_RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 
@@ -96,7 +102,8 @@ def make_parser():
     p.add_argument("--seeds", default="0,1,2", help="comma-separated integers")
     p.add_argument("--out", default="results/bench", help="results.json, table.md and plots go here")
     p.add_argument("--preset", choices=sorted(PRESETS), default="full")
-    p.add_argument("--epochs", type=int, help="overrides the preset's number of epochs")
+    p.add_argument("--source_epochs", type=int, help="overrides the preset's source-only (and oracle) epochs")
+    p.add_argument("--adapt_epochs", type=int, help="overrides the preset's adaptation epochs")
     p.add_argument("--sweep_shared", default="",
                    help="gender tasks only: comma-separated |C_shared| values for Figure 3 (right), e.g. 1,4,7,10")
     p.add_argument("--data_folder", help="a corpus in the real layout (default: the embedded one); "
@@ -125,14 +132,29 @@ def planned_runs(args):
     return runs
 
 
+def epochs(args):
+    """``(source_epochs, adapt_epochs)`` of this call."""
+    preset = PRESETS[args.preset]
+    return (args.source_epochs or preset["source_epochs"], args.adapt_epochs or preset["adapt_epochs"])
+
+
+def hparams_file(args, task, method):
+    """The oracle is the source-only recipe trained on the labelled target (``train_on: target``)."""
+    name = "source_only" if method == "oracle" else method
+    return Path(args.recipes_dir) / RECIPE_OF_TASK[task] / "hparams" / ("%s.yaml" % name)
+
+
 def overrides_for(args, task, method, seed, n_shared, runs_root):
     recipe = RECIPE_OF_TASK[task]
     over = {"task": task, "seed": seed, "results_root": str(runs_root / recipe)}
-    over.update(PRESETS[args.preset])
-    if args.epochs:
-        over["number_of_epochs"] = args.epochs
+    source_epochs, adapt_epochs = epochs(args)
+    over["number_of_epochs"] = adapt_epochs if method in ADAPTIVE else source_epochs
+    over.update({k: v for k, v in PRESETS[args.preset].items() if not k.endswith("_epochs")})
     if n_shared:
         over["n_shared"] = n_shared
+    if method == "oracle":
+        over.update(method="oracle", train_on="target",
+                    n_classes=len(task_partition(task, n_shared or None).shared) + 1)
     over.update(parse_settings(args.set))
     if args.data_folder and recipe == "emotion":
         over["crema_folder"] = str(Path(args.data_folder) / "CREMA-D")
@@ -150,7 +172,7 @@ def run_conditions(args):
     """What every record in one ``--out`` folder must share to be comparable."""
     return {
         "settings": parse_settings(args.set),
-        "epochs": args.epochs or PRESETS[args.preset]["number_of_epochs"],
+        "epochs": dict(zip(("source", "adapt"), epochs(args))),
         "data": ("corpus at %s" % args.data_folder) if args.data_folder
         else "embedded synthetic (eSpeak NG TTS)",
     }
@@ -180,10 +202,10 @@ def main(argv=None):
     todo = [r for r in planned_runs(args) if r not in done]
     started = time.time()
     for task, method, seed, n_shared in tqdm(todo, desc="amls-bench", unit="run"):
-        hparams_file = Path(args.recipes_dir) / RECIPE_OF_TASK[task] / "hparams" / ("%s.yaml" % method)
         over = overrides_for(args, task, method, seed, n_shared, out / "runs")
         tic = time.time()
-        summary = run(load_hparams(hparams_file, over), {"device": args.device, "noprogressbar": True})
+        summary = run(load_hparams(hparams_file(args, task, method), over),
+                      {"device": args.device, "noprogressbar": True})
         summary.update(conditions, n_shared=n_shared or None, seconds=round(time.time() - tic, 1))
         results.append(summary)
         write_json_atomic(results_path, results)  # after every run: resumable

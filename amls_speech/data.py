@@ -13,6 +13,8 @@ from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.utils.data_pipeline import provides, takes
 
+from amls_speech.sampling import PairedSampler
+
 REQUIRED_COLUMNS = ("ID", "wav", "duration", "label", "label_set", "domain", "speaker")
 
 
@@ -133,39 +135,49 @@ def labels(batch):
 
 
 class PairedDataset(torch.utils.data.Dataset):
-    """Item ``i`` is one source example and one target example.
+    """Item ``(i, j)`` is source example ``i`` and target example ``j``.
 
-    An epoch covers the larger domain once; the smaller one is cycled. The
-    target partner of each index is fixed by a seeded permutation; the train
-    sampler shuffles the indices, so batches differ every epoch.
+    Which pairs make an epoch is the sampler's business
+    (:meth:`sampler`, a :class:`~amls_speech.sampling.PairedSampler`):
+    fresh permutations of both domains every pass, optionally class-balanced
+    on the source side.
 
     Arguments
     ---------
     source, target : Dataset
         Labelled source and unlabelled target datasets.
     seed : int
-        Seed of the target permutation.
+        Seed of the sampler's permutations.
 
     Example
     -------
     >>> pairs = PairedDataset(list("abc"), list("xy"))
-    >>> len(pairs), pairs[0][0], pairs[0][1] in "xy"
-    (3, 'a', True)
+    >>> len(pairs), pairs[(2, 0)]
+    (3, ('c', 'x'))
+    >>> sorted(s for s, _ in (pairs[p] for p in pairs.sampler()))
+    ['a', 'b', 'c']
     """
 
     def __init__(self, source, target, seed=0):
         if len(source) == 0 or len(target) == 0:
             raise ManifestError("both the source and the target set need examples")
-        self.source, self.target = source, target
-        gen = torch.Generator().manual_seed(seed)
-        self.target_order = torch.randperm(len(target), generator=gen).tolist()
+        self.source, self.target, self.seed = source, target, seed
 
     def __len__(self):
         return max(len(self.source), len(self.target))
 
-    def __getitem__(self, i):
-        t = self.target_order[i % len(self.target)]
-        return self.source[i % len(self.source)], self.target[t]
+    def __getitem__(self, pair):
+        i, j = pair
+        return self.source[i], self.target[j]
+
+    def source_labels(self):
+        """The class name of every source example, in dataset order (no target label is read)."""
+        return [self.source.data[i]["label"] for i in self.source.data_ids]
+
+    def sampler(self, balance="none"):
+        """The training sampler: ``balance`` is ``"none"`` or ``"class"`` (source side)."""
+        labels = self.source_labels() if balance == "class" else None
+        return PairedSampler(len(self.source), len(self.target), self.seed, balance, labels)
 
 
 class PairedBatch:

@@ -10,10 +10,13 @@ import logging
 import os
 import tempfile
 
+import numpy as np
+
 import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
+from amls_speech.diagnostics import pseudo_label_precision, rejection_rates, signal_aurocs
 from amls_speech.data import (
     LabelEncoding,
     ManifestError,
@@ -32,28 +35,65 @@ def manifest_path(hparams, name):
 
 
 def label_sets(hparams):
-    """Source classes (classifier order) and the shared ones, read from the manifest."""
-    rows = check_manifest(manifest_path(hparams, "source_train"))
-    classes = sorted({r["label"] for r in rows})
-    if len(classes) != hparams["n_classes"]:
-        raise ManifestError(
-            "%s has %d source classes but the hparams say n_classes: %d; fix one of them"
-            % (manifest_path(hparams, "source_train"), len(classes), hparams["n_classes"])
-        )
+    """The classifier's classes (in output order) and the shared ones, read from the manifest.
+
+    Normally the classes are the source classes. The ``train_on: target``
+    oracle learns the shared classes plus one extra output, "unknown", that
+    stands for every target-private class.
+    """
+    path = manifest_path(hparams, "source_train")
+    rows = check_manifest(path)
     shared = sorted({r["label"] for r in rows if r["label_set"] == "shared"})
+    classes = sorted({r["label"] for r in rows})
+    expected = len(classes)
+    if hparams.get("train_on", "source") == "target":
+        classes, expected = shared, len(shared) + 1
+    if expected != hparams["n_classes"]:
+        raise ManifestError(
+            "%s gives %d classifier outputs but the hparams say n_classes: %d; fix one of them"
+            % (path, expected, hparams["n_classes"])
+        )
     return classes, shared
 
 
+def held_out_speakers(rows, fraction, seed):
+    """A seeded ``fraction`` of the speakers in ``rows`` (at least one, never all).
+
+    Example
+    -------
+    >>> rows = [{"speaker": s} for s in "aabbccdd"]
+    >>> len(held_out_speakers(rows, 0.25, seed=0))
+    1
+    """
+    speakers = sorted({r["speaker"] for r in rows})
+    if len(speakers) < 2:
+        raise ManifestError("the target adaptation set has %d speaker(s); a held-out calibration "
+                            "part needs two or more: set calibration_fraction: 0" % len(speakers))
+    n = min(len(speakers) - 1, max(1, round(fraction * len(speakers))))
+    order = np.random.default_rng(seed).permutation(len(speakers))
+    return {speakers[i] for i in order[:n]}
+
+
 def load_datasets(hparams, encoding):
-    """The four datasets; ``target_adapt`` carries no label."""
-    return {
-        name: make_dataset(
-            manifest_path(hparams, name),
-            hparams["features"],
-            None if name == "target_adapt" else encoding,
-        )
-        for name in MANIFESTS
-    }
+    """The datasets of a run; ``target_adapt`` carries no label.
+
+    With ``calibration_fraction`` > 0, a seeded fraction of the adaptation
+    set's speakers is held out of training as ``target_calibration``
+    (unlabelled too): the rejection threshold is then calibrated on clips
+    that no network trained on.
+    """
+    sets = {}
+    for name in MANIFESTS:
+        hidden = name == "target_adapt" and hparams.get("train_on", "source") != "target"
+        sets[name] = make_dataset(manifest_path(hparams, name), hparams["features"],
+                                  None if hidden else encoding)
+    fraction = hparams.get("calibration_fraction", 0.0)
+    if fraction:
+        adapt = sets["target_adapt"]
+        held = held_out_speakers([adapt.data[i] for i in adapt.data_ids], fraction, hparams["seed"])
+        sets["target_calibration"] = adapt.filtered_sorted(key_test={"speaker": lambda s: s in held})
+        sets["target_adapt"] = adapt.filtered_sorted(key_test={"speaker": lambda s: s not in held})
+    return sets
 
 
 def write_json_atomic(path, obj):
@@ -92,31 +132,57 @@ def run(hparams, run_opts=None):
     """
     brain, datasets = build(hparams, run_opts)
     classes, shared = hparams["classes"], hparams["shared_classes"]
-    train_set = PairedDataset(datasets["source_train"], datasets["target_adapt"], seed=hparams["seed"])
+    calibration = datasets.get("target_calibration", datasets["target_adapt"])
+    if hparams.get("train_on", "source") == "target":  # the oracle: labelled target data
+        source, valid = datasets["target_adapt"], calibration
+    else:
+        source, valid = datasets["source_train"], datasets["source_valid"]
+    train_set = PairedDataset(source, datasets["target_adapt"], seed=hparams["seed"])
     brain.fit(
         hparams["epoch_counter"],
         train_set,
-        datasets["source_valid"],
+        valid,
         train_loader_kwargs=hparams["train_dataloader_opts"],
         valid_loader_kwargs=hparams["test_dataloader_opts"],
     )
-    summary = brain.test(datasets["target_test"], datasets["target_adapt"], hparams["test_dataloader_opts"])
+    summary = brain.test(datasets["target_test"], calibration, hparams["test_dataloader_opts"])
     summary["records"] = records_to_lists(brain.test_records)
     summary.update(method=hparams["method"], task=hparams["task"], seed=hparams["seed"],
                    classes=classes, shared_classes=shared)
+    summary["diagnostics"] = diagnose(brain, summary, datasets)
     if sb.utils.distributed.if_main_process():
         write_json_atomic(os.path.join(hparams["output_folder"], "results.json"), summary)
     return summary
 
 
 def records_to_lists(records):
-    """Per-sample (score, closed-set prediction, truth) lists of the test set."""
-    scores, preds, truth = [], [], []
-    for s, p, t in records:
+    """Per-sample (score, closed-set prediction, truth, rejection signals) lists of the test set."""
+    scores, preds, truth, signals = [], [], [], {}
+    for s, p, t, sig in records:
         scores += s.tolist() if s is not None else [None] * len(p)
         preds += p.tolist()
         truth += t.tolist()
-    return {"score": scores, "closed_prediction": preds, "truth": truth}
+        for name, values in sig.items():
+            signals.setdefault(name, []).extend(round(v, 5) for v in values.tolist())
+    return {"score": scores, "closed_prediction": preds, "truth": truth, "signals": signals}
+
+
+def diagnose(brain, summary, datasets):
+    """What the target labels say about the run's label-free quantities (reporting only)."""
+    rec = summary["records"]
+    is_shared = [summary["classes"][t] in summary["shared_classes"] if t < len(summary["classes"])
+                 else False for t in rec["truth"]]
+    out = {"note": "uses target labels, for reporting only",
+           "signal_auroc": signal_aurocs(rec["signals"], is_shared)}
+    if rec["score"] and rec["score"][0] is not None:
+        rejected = [s < summary["threshold"] for s in rec["score"]]
+        out.update(rejection_rates(rejected, is_shared))
+    log = getattr(brain, "pseudo_log", None)
+    if log is not None and log.epochs:
+        adapt = datasets["target_adapt"]
+        truth = {i: adapt.data[i]["label"] for i in adapt.data_ids}
+        out["pseudo_labels"] = pseudo_label_precision(log.epochs, truth, summary["classes"])
+    return out
 
 
 def load_hparams(hparams_file, overrides=None):

@@ -1,5 +1,7 @@
 """The paper's adaptation tasks: short name -> (source domain, target domain)."""
 
+from amls_speech import partitions
+
 TASKS = {
     "M2F": ("male", "female"),
     "F2M": ("female", "male"),
@@ -35,3 +37,21 @@ def _lookup(task):
     if task not in TASKS:
         raise ValueError("unknown task %r; known tasks: %s" % (task, ", ".join(TASKS)))
     return TASKS[task]
+
+
+def task_partition(task, n_shared=None):
+    """The label partition of a task (``n_shared``: the gender tasks' |C_shared| sweep).
+
+    Example
+    -------
+    >>> [len(task_partition(t).shared) for t in ("M2F", "U2M", "C2R")]
+    [10, 10, 3]
+    >>> len(task_partition("F2M", n_shared=4).shared)
+    4
+    """
+    source = source_domain(task)
+    if source in ("male", "female"):
+        return partitions.gender_partition(n_shared or 10)
+    if source in ("crema_d",):
+        return partitions.emotion_partition()
+    return partitions.microphone_partition()

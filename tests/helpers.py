@@ -51,3 +51,15 @@ def median_f0(wav, sr, fmin=60.0, fmax=400.0, require_voiced=True):
             f0.append(sr / lag)
     assert f0 or not require_voiced, "no voiced frame found"
     return float(np.median(f0)) if f0 else float("nan")
+
+
+def expected_from_records(summary):
+    """Confusion matrix and score recomputed from a run's per-sample test records."""
+    rec, classes = summary["records"], summary["classes"]
+    unk, thr = len(classes), summary["threshold"]
+    preds = [unk if thr is not None and s < np.float32(thr) else p
+             for s, p in zip(rec["score"], rec["closed_prediction"])]
+    conf = np.zeros((unk + 1, unk + 1), dtype=int)
+    np.add.at(conf, (rec["truth"], preds), 1)
+    rows = [classes.index(c) for c in summary["shared_classes"]] + [unk]
+    return conf, float(np.mean([conf[i, i] / conf[i].sum() for i in rows if conf[i].sum() > 0]))

@@ -19,6 +19,7 @@ from amls_speech.data import (
     make_dataset,
 )
 from amls_speech.features import FeatureCache, FeaturePipeline, MFCCFeatures
+from amls_speech.sampling import PairedSampler
 
 COLUMNS = ["ID", "wav", "duration", "label", "class_number", "label_set", "domain", "speaker"]
 
@@ -106,8 +107,35 @@ def test_target_adaptation_set_hides_labels(tmp_path):
     assert [int(labelled[i]["label_id"]) for i in range(3)] == [1, 0, 2]  # wow -> unknown
     assert "label_id" not in hidden[0]
     pairs = PairedDataset(labelled, hidden, seed=0)
-    batch = PairedBatch.collate([pairs[0], pairs[1]])
+    batch = PairedBatch.collate([pairs[(0, 0)], pairs[(1, 2)]])
     assert batch.source.feats.data.shape == (2, 101, 40)
     assert not hasattr(batch.target, "label_id")
     with pytest.raises(ManifestError):
         PairedDataset(labelled, [])
+
+
+def test_paired_sampler_reshuffles_the_smaller_domain_every_pass():
+    sampler = PairedSampler(n_source=10, n_target=25, seed=3)
+    sampler.set_epoch(1)
+    pairs = list(sampler)
+    assert len(pairs) == 25 and sorted(t for _, t in pairs) == list(range(25))
+    source = [s for s, _ in pairs]
+    for start in (0, 10):  # each pass of the source is a permutation of it
+        assert sorted(source[start:start + 10]) == list(range(10))
+    assert source[:10] != source[10:20]  # a fresh permutation, not a repeat
+    assert max(source.count(i) for i in range(10)) - min(source.count(i) for i in range(10)) <= 1
+    sampler.set_epoch(2)
+    assert list(sampler) != pairs  # another epoch, other pairs
+    sampler.set_epoch(1)
+    assert list(sampler) == pairs  # same (seed, epoch), same pairs: repeatable and resumable
+
+
+def test_class_balanced_sampler_draws_every_class_equally():
+    labels = ["a"] * 90 + ["b"] * 9 + ["c"] * 1
+    sampler = PairedSampler(100, 300, seed=0, balance="class", source_labels=labels)
+    drawn = [labels[s] for s, _ in sampler]
+    assert [drawn.count(c) for c in "abc"] == [100, 100, 100]
+    plain = [labels[s] for s, _ in PairedSampler(100, 300, seed=0)]
+    assert [plain.count(c) for c in "abc"] == [270, 27, 3]  # three plain passes of the source
+    with pytest.raises(ValueError, match="one source label per source example"):
+        PairedSampler(100, 300, balance="class")

@@ -6,6 +6,8 @@ import pytest
 
 from amls_speech import bench, report
 
+TINY_PRESET = {"source_epochs": 1, "adapt_epochs": 1, "source_valid_ratio": 0.25}
+
 
 def record(method, seed, score, task="M2F", rejection=None, n_shared=None):
     # 2 source classes (a shared, b source-private); unknown index 2
@@ -70,10 +72,9 @@ def test_bench_plans_runs_and_rejects_unknown_names():
 
 def test_bench_end_to_end_resumes(tiny_keywords, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    argv = ["--tasks", "M2F", "--methods", "source_only,amls", "--seeds", "0", "--epochs", "1",
+    argv = ["--tasks", "M2F", "--methods", "source_only,amls", "--seeds", "0", "--source_epochs", "1", "--adapt_epochs", "1",
             "--data_folder", str(tiny_keywords), "--out", str(out)]
-    monkeypatch.setattr(bench, "PRESETS", {"quick": {"number_of_epochs": 1, "source_valid_ratio": 0.25},
-                                           "full": {"number_of_epochs": 1, "source_valid_ratio": 0.25}})
+    monkeypatch.setattr(bench, "PRESETS", {"quick": TINY_PRESET, "full": TINY_PRESET})
     bench.main(argv)
     results = json.loads((out / "results.json").read_text())
     assert [r["method"] for r in results] == ["source_only", "amls"]
@@ -91,7 +92,7 @@ def test_bench_end_to_end_resumes(tiny_keywords, tmp_path, monkeypatch):
 
 def test_bench_sweep_runs_apart_from_the_main_runs(tiny_keywords, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    monkeypatch.setattr(bench, "PRESETS", {"full": {"number_of_epochs": 1, "source_valid_ratio": 0.25}})
+    monkeypatch.setattr(bench, "PRESETS", {"full": TINY_PRESET})
     bench.main(["--tasks", "M2F", "--methods", "source_only", "--seeds", "0", "--sweep_shared", "3",
                 "--data_folder", str(tiny_keywords), "--out", str(out)])
     results = json.loads((out / "results.json").read_text())

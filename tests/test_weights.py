@@ -6,7 +6,13 @@ import pytest
 import speechbrain as sb
 import torch
 
-from amls_speech.amls_weights import class_weights, margin, source_weights, target_weights
+from amls_speech.amls_weights import (
+    adversarial_weights,
+    class_weights,
+    margin,
+    source_weights,
+    target_weights,
+)
 from amls_speech.brains import AMLS, UAN
 from amls_speech.brains.testing import tiny_brain
 from amls_speech.losses import domain_adversarial_loss
@@ -36,12 +42,22 @@ def test_amls_class_and_source_weights_by_hand():
     #                            class 2 (0.1*.55 + 0.6*.3)/2 = 0.1175
     eta = class_weights(P_T, delta_t)
     assert eta.tolist() == pytest.approx([0.195, 0.1125, 0.1175])
-    assert class_weights(P_T, delta_t, "max").tolist() == pytest.approx(
-        [1.0, 0.1125 / 0.195, 0.1175 / 0.195])
     # delta_S(x_s) = eta[y_s]
     assert source_weights(eta, torch.tensor([2, 0])).tolist() == pytest.approx([0.1175, 0.195])
-    with pytest.raises(ValueError):
-        class_weights(P_T, delta_t, "sum")
+
+
+def test_amls_adversarial_weight_normalisations_by_hand():
+    delta_t, y = torch.tensor([0.55, 0.30]), torch.tensor([2, 0])
+    eta = class_weights(P_T, delta_t)  # [0.195, 0.1125, 0.1175]
+    w_s, w_t = adversarial_weights(eta, y, delta_t, "none")  # the paper as written
+    assert w_s.tolist() == pytest.approx([0.1175, 0.195]) and w_t.tolist() == pytest.approx([0.55, 0.30])
+    w_s, w_t = adversarial_weights(eta, y, delta_t, "max")  # eta / max eta; delta_T raw
+    assert w_s.tolist() == pytest.approx([0.1175 / 0.195, 1.0]) and w_t.tolist() == pytest.approx([0.55, 0.30])
+    w_s, w_t = adversarial_weights(eta, y, delta_t, "mean")  # each divided by its batch mean
+    assert w_s.tolist() == pytest.approx([0.1175 / 0.15625, 0.195 / 0.15625])
+    assert w_t.tolist() == pytest.approx([0.55 / 0.425, 0.30 / 0.425])
+    with pytest.raises(ValueError, match="weight_normalization"):
+        adversarial_weights(eta, y, delta_t, "sum")
 
 
 def test_weighted_adversarial_loss_by_hand():
@@ -60,7 +76,7 @@ def test_amls_pseudo_label_loss_by_hand():
     brain, batch = tiny_brain(AMLS, pseudo_weight=0.5)
     out = brain.compute_forward(batch, sb.Stage.TRAIN)
     out["aux"] = brain.modules.aux_discriminator(out["z"].detach())
-    _, delta_t, _ = brain.weights(out, batch.source.label_id.data.view(-1))
+    delta_t, _, _ = brain.weights(out, batch.source.label_id.data.view(-1))
     cut = float(delta_t.median())
     brain.modules.pseudo_threshold.threshold.fill_(cut)
     terms = brain.train_losses(out, batch)
@@ -95,6 +111,51 @@ def test_uan_temperature_flattens_predictions():
     logits = torch.tensor([[4.0, 0.0, 0.0]])
     d = torch.zeros(1)
     assert source_transferability(logits, d, 10.0) > source_transferability(logits, d, 1.0)
+
+
+def test_uan_temperature_by_hand():
+    # two classes, logits (ln 3, 0), D' = 0.5
+    logits, d = torch.tensor([[math.log(3.0), 0.0]]), torch.tensor([0.5])
+    # T = 1: p = (3/4, 1/4), H / log 2 = 2 - (3/4) log2 3 = 0.81128
+    h1 = 2.0 - 0.75 * math.log2(3.0)
+    # T = 10: p = (q, 1 - q) with q = 3^0.1 / (3^0.1 + 1) = 0.52743, H / log 2 = 0.99782
+    q = 3.0 ** 0.1 / (3.0 ** 0.1 + 1.0)
+    h10 = -(q * math.log(q) + (1.0 - q) * math.log(1.0 - q)) / math.log(2.0)
+    assert h1 == pytest.approx(0.81128, abs=1e-5) and h10 == pytest.approx(0.99782, abs=1e-5)
+    assert target_transferability(logits, d, 1.0).item() == pytest.approx(0.5 - h1, abs=1e-6)
+    assert target_transferability(logits, d, 10.0).item() == pytest.approx(0.5 - h10, abs=1e-6)
+    assert source_transferability(logits, d, 10.0).item() == pytest.approx(h10 - 0.5, abs=1e-6)
+
+
+def uan_weight_by_hand(logits, d_prob, temperature, sign):
+    """sign * (H(softmax(logits / T)) / log K - D'), min-max normalised, / batch mean."""
+    p = torch.softmax(logits / temperature, dim=-1)
+    w = sign * (-(p * p.log()).sum(-1) / math.log(p.shape[-1]) - d_prob)
+    w = (w - w.min()) / (w.max() - w.min())
+    return w / w.mean()
+
+
+@pytest.mark.parametrize("temps", [{}, {"source_temperature": 2.0, "target_temperature": 0.5}],
+                         ids=["official", "custom"])
+def test_uan_training_weights_use_source_and_target_temperatures(temps, monkeypatch):
+    import amls_speech.brains.uan as uan_module
+
+    used = []
+    real = uan_module.domain_adversarial_loss
+    monkeypatch.setattr(uan_module, "domain_adversarial_loss",
+                        lambda ds, dt, ws=None, wt=None: used.append((ws, wt)) or real(ds, dt, ws, wt))
+    brain, batch = tiny_brain(UAN, **temps)
+    t_s, t_t = temps.get("source_temperature", 10.0), temps.get("target_temperature", 1.0)
+    assert (brain.hparams.source_temperature, brain.hparams.target_temperature) == (t_s, t_t)
+    out = brain.compute_forward(batch, sb.Stage.TRAIN)
+    brain.train_losses(out, batch)
+    w_s, w_t = used[-1]  # the weighted adversarial loss
+    logits = out["logits"].detach()
+    d = torch.sigmoid(brain.modules.aux_discriminator(out["z"])).detach()
+    assert torch.allclose(w_s, uan_weight_by_hand(logits[:4], d[:4], t_s, 1.0), atol=1e-5)
+    assert torch.allclose(w_t, uan_weight_by_hand(logits[4:], d[4:], t_t, -1.0), atol=1e-5)
+    # the check tells the temperatures apart: w_t at the source's temperature differs
+    assert not torch.allclose(w_t, uan_weight_by_hand(logits[4:], d[4:], t_s, -1.0), atol=1e-2)
 
 
 def test_open_set_prediction_uses_threshold():

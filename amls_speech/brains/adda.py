@@ -13,6 +13,8 @@ class ADDA(AdaptationBrain):
 
     1. Epochs 1..``pretrain_epochs``: source encoder F_s (module ``extractor``)
        and classifier G trained with cross-entropy (optimizer ``opt_class``).
+       With ``warm_start`` F_s and G are the source-only model instead, and
+       every epoch adapts.
     2. At the first adaptation epoch the target encoder F_t (module
        ``target_extractor``) is initialised from F_s. Each step then updates the
        discriminator D (``disc_opt_class``) to tell F_s(x_s) from F_t(x_t), and
@@ -49,8 +51,13 @@ class ADDA(AdaptationBrain):
                 self.checkpointer.add_recoverable(name, opt)
 
     @property
+    def pretrain_epochs(self):
+        """Source pre-training epochs: none after a warm start from the source-only model."""
+        return 0 if getattr(self.hparams, "warm_start", False) else self.hparams.pretrain_epochs
+
+    @property
     def adapting(self):
-        return self.epoch > self.hparams.pretrain_epochs
+        return self.epoch > self.pretrain_epochs
 
     def start_adaptation(self):
         """F_t <- F_s (step 2 of ADDA)."""
@@ -58,7 +65,7 @@ class ADDA(AdaptationBrain):
 
     def on_stage_start(self, stage, epoch=None):
         super().on_stage_start(stage, epoch)
-        if stage == sb.Stage.TRAIN and epoch == self.hparams.pretrain_epochs + 1 and self.step == 0:
+        if stage == sb.Stage.TRAIN and epoch == self.pretrain_epochs + 1 and self.step == 0:
             self.start_adaptation()
 
     def embed(self, feats, lens, domain="source"):

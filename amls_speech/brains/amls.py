@@ -4,9 +4,10 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
-from amls_speech.amls_weights import class_weights, source_weights, target_weights
+from amls_speech.amls_weights import adversarial_weights, class_weights, target_weights
 from amls_speech.brains.base import AdaptationBrain
 from amls_speech.data import labels
+from amls_speech.diagnostics import PseudoLabelLog
 from amls_speech.losses import domain_adversarial_loss
 from amls_speech.nnet.grl import grad_reverse
 
@@ -41,36 +42,44 @@ class AMLS(AdaptationBrain):
 
     open_set = True
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pseudo_log = PseudoLabelLog()  # what was admitted, per epoch (diagnostics)
+
     def weights(self, out, labels):
-        """delta_S, delta_T and eta of a training batch (all detached)."""
+        """delta_T (raw, for the thresholds) and the weights of L_adv (all detached)."""
         n = out["n_source"]
         probs_t = torch.softmax(out["logits"][n:], dim=-1)
         d0_t = torch.sigmoid(out["aux"][n:])
         delta_t = target_weights(probs_t, d0_t)
-        eta = class_weights(probs_t, delta_t, self.hparams.normalize_eta)
-        return source_weights(eta, labels), delta_t, eta
+        eta = class_weights(probs_t, delta_t)
+        w_s, w_t = adversarial_weights(eta, labels, delta_t, self.hparams.weight_normalization)
+        return delta_t, w_s, w_t
 
     def train_losses(self, out, batch):
         n, z = out["n_source"], out["z"]
         out["aux"] = self.modules.aux_discriminator(z.detach())
-        delta_s, delta_t, _ = self.weights(out, labels(batch.source))
+        delta_t, w_s, w_t = self.weights(out, labels(batch.source))
         d = self.modules.discriminator(grad_reverse(z, self.adaptation_factor()))
 
         logits_t = out["logits"][n:]
-        keep = (delta_t > self.modules.pseudo_threshold.value).float()
-        pseudo = F.cross_entropy(logits_t, logits_t.argmax(-1).detach(), reduction="none")
+        pseudo_labels = logits_t.argmax(-1).detach()
+        keep = delta_t > self.modules.pseudo_threshold.value
+        pseudo = F.cross_entropy(logits_t, pseudo_labels, reduction="none")
         self.modules.pseudo_threshold.observe(delta_t)
+        self.pseudo_log.record(batch.target.id, pseudo_labels, keep)
         return {
             "cls": self.source_ce(out, batch),
             "d0": domain_adversarial_loss(out["aux"][:n], out["aux"][n:]),
-            "adv": domain_adversarial_loss(d[:n], d[n:], delta_s, delta_t),
-            "pseudo": self.hparams.pseudo_weight * (pseudo * keep).mean(),
+            "adv": domain_adversarial_loss(d[:n], d[n:], w_s, w_t),
+            "pseudo": self.hparams.pseudo_weight * (pseudo * keep.float()).mean(),
         }
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         super().on_stage_end(stage, stage_loss, epoch)
         if stage == sb.Stage.TRAIN:
             self.modules.pseudo_threshold.update()  # delta_p for the next epoch
+            self.pseudo_log.end_epoch(epoch)
             self.train_stats["delta_p"] = self.modules.pseudo_threshold.value
 
     def rejection_scores(self, out):

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from amls_speech.data import PairedBatch, labels
+from amls_speech.diagnostics import rejection_signals
 from amls_speech.metrics import OpenSetStats
 from amls_speech.schedules import Progress, dann_lambda
 from amls_speech.selection import choose_threshold, information_maximization
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 #   target_infomax  the best information maximisation on the unlabelled target
 #                   adaptation set (selection.information_maximization)
 SELECTION_KEYS = {"last": None, "source_valid": "source_acc", "target_infomax": "target_im"}
+# what a warm start takes from the source-only run (the discriminators start afresh)
+WARM_START_MODULES = ("normalize", "extractor", "classifier")
 
 
 class AdaptationBrain(sb.Brain):
@@ -58,13 +61,18 @@ class AdaptationBrain(sb.Brain):
         self.unlabelled_target = getattr(train_set, "target", None)
         self.eval_loader_kwargs = valid_loader_kwargs
         if not isinstance(train_set, DataLoader):
-            train_loader_kwargs = dict(train_loader_kwargs, collate_fn=PairedBatch.collate)
+            # the pairs come from the dataset's own sampler, reshuffled every epoch
+            train_loader_kwargs = {k: v for k, v in train_loader_kwargs.items() if k != "shuffle"}
+            balance = getattr(self.hparams, "source_balance", "none")
+            self.train_sampler = train_set.sampler(balance)  # set_epoch'ed by Brain (DDP wraps it)
+            train_loader_kwargs.update(collate_fn=PairedBatch.collate, sampler=self.train_sampler)
             train_set = self.make_dataloader(train_set, sb.Stage.TRAIN, **train_loader_kwargs)
         self.progress = Progress(epoch_counter.limit, len(train_set))
         super().fit(epoch_counter, train_set, valid_set, progressbar,
                     train_loader_kwargs, valid_loader_kwargs)
 
     def on_fit_start(self):
+        fresh = self.checkpointer is None or self.checkpointer.find_checkpoint() is None
         try:
             super().on_fit_start()  # resumes from the latest checkpoint, if any
         except RuntimeError as err:
@@ -75,6 +83,27 @@ class AdaptationBrain(sb.Brain):
                 "(another label partition or network). Give this run its own output_folder, or "
                 "delete that folder to start over. (%s)"
                 % (self.checkpointer.checkpoints_dir, str(err).splitlines()[0])) from err
+        if fresh and getattr(self.hparams, "warm_start", False):
+            self.warm_start(self.hparams.warm_start_folder)
+
+    def warm_start(self, folder):
+        """Loads F, G and the input normalisation from a source-only run's checkpoint.
+
+        The adversarial methods of the papers start from trained networks;
+        here every one of them starts from the source-only model of the same
+        task and seed (its checkpoint of best source-validation accuracy), so
+        the adaptation, not a second source training, is what differs. A
+        resumed run skips this: its own checkpoint holds the adapted weights.
+        """
+        modules = {name: getattr(self.modules, name) for name in WARM_START_MODULES}
+        source_run = sb.utils.checkpoints.Checkpointer(folder, recoverables=modules)
+        if source_run.find_checkpoint() is None:
+            raise FileNotFoundError(
+                "warm_start: no source-only checkpoint in %s. Train the source_only recipe with the "
+                "same task, seed and results_root first (amls-bench runs it before the other "
+                "methods), or set warm_start: False" % folder)
+        source_run.recover_if_possible(max_key="source_acc")
+        logger.info("warm start from the source-only checkpoint in %s", folder)
 
     @property
     def epoch(self):
@@ -137,13 +166,20 @@ class AdaptationBrain(sb.Brain):
             return F.cross_entropy(logits, labels(batch))
         preds, scores = self.predict(out)
         self.test_stats.append(batch.id, preds, labels(batch))
-        self.test_records.append((scores, out["logits"].argmax(-1).cpu(), labels(batch).cpu()))
+        self.test_records.append((scores, out["logits"].argmax(-1).cpu(), labels(batch).cpu(),
+                                  self.diagnostic_signals(out)))
         return torch.zeros(())
 
     # --------------------------------------------------------------- inference
     def rejection_scores(self, out):
         """Per-sample "shared-ness" of target samples; None for closed-set methods."""
         return None
+
+    def diagnostic_signals(self, out):
+        """Every rejection signal of :mod:`amls_speech.diagnostics` this method's networks give."""
+        aux = getattr(self.modules, "aux_discriminator", None)
+        d_source = torch.sigmoid(aux(out["z"])) if aux is not None else None
+        return rejection_signals(out["logits"].softmax(-1), d_source)
 
     def predict(self, out):
         """Predicted indices (``len(classes)`` = unknown) and rejection scores."""
@@ -240,6 +276,9 @@ class AdaptationBrain(sb.Brain):
             self.train_stats.update({k: v / steps for k, v in self.loss_terms.items()})
         elif stage == sb.Stage.VALID:
             stats = {"loss": stage_loss, "source_acc": self.valid_correct / max(1, self.valid_total)}
+            counter = self.hparams.epoch_counter
+            if hasattr(counter, "update_metric"):  # EpochCounterWithStopper: stop on a plateau
+                counter.update_metric(stats["source_acc"])
             key = SELECTION_KEYS[self.hparams.checkpoint_selection]
             if key == "target_im":  # costs one pass over the adaptation set per epoch
                 stats["target_im"] = self.target_information()

@@ -39,24 +39,30 @@ PRESETS = {
 DEFAULT_RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 
 
-def embedded_data(recipe, data_root):
-    """Generates (once) the embedded corpus a recipe needs; returns hparams overrides."""
+def embedded_data(recipe, data_root, corpus_seed=0):
+    """Generates (once) the embedded corpus a recipe needs; returns hparams overrides.
+
+    ``corpus_seed`` is the generators' seed: 0 makes the corpus the tables
+    report, 1 the DEVELOPMENT corpus on which knobs are chosen (other
+    voices, takes, rooms and noise; the same words and label partitions).
+    """
     from data_prep.synth_keywords import generate_keywords
 
-    keywords = Path(data_root) / "keywords"
-    generate_keywords(keywords)
+    root = Path(data_root) / ("corpus_seed%d" % corpus_seed)
+    keywords = root / "keywords"
+    generate_keywords(keywords, seed=corpus_seed)
     if recipe == "gender":
         return {"data_folder": str(keywords)}
     if recipe == "microphone":
         from data_prep.synth_microphones import render_microphones
 
-        mics = Path(data_root) / "microphones"
-        render_microphones(keywords, mics)
+        mics = root / "microphones"
+        render_microphones(keywords, mics, seed=corpus_seed)
         return {"data_folder": str(mics)}
     from data_prep.synth_emotion import generate_emotion
 
-    emotion = Path(data_root) / "emotion"
-    generate_emotion(emotion)
+    emotion = root / "emotion"
+    generate_emotion(emotion, seed=corpus_seed)
     return {"crema_folder": str(emotion / "CREMA-D"), "ravdess_folder": str(emotion / "RAVDESS")}
 
 
@@ -110,6 +116,9 @@ def make_parser():
                    "for C2R a folder holding CREMA-D/ and RAVDESS/")
     p.add_argument("--gender_csv", help="speaker,gender CSV for Speech Commands (default: <data_folder>/speakers.csv)")
     p.add_argument("--data_root", default="data", help="where the embedded corpora are generated")
+    p.add_argument("--corpus_seed", type=int, default=0,
+                   help="seed of the embedded corpora: 0 is the reported corpus, 1 the development "
+                   "corpus on which knobs are chosen")
     p.add_argument("--recipes_dir", default=str(DEFAULT_RECIPES))
     p.add_argument("--device", default="cpu", help="e.g. cuda:0")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -164,7 +173,7 @@ def overrides_for(args, task, method, seed, n_shared, runs_root):
         if args.gender_csv and recipe == "gender":
             over["gender_csv"] = args.gender_csv
     else:
-        over.update(embedded_data(recipe, args.data_root))
+        over.update(embedded_data(recipe, args.data_root, args.corpus_seed))
     return over
 
 
@@ -174,7 +183,8 @@ def run_conditions(args):
         "settings": parse_settings(args.set),
         "epochs": dict(zip(("source", "adapt"), epochs(args))),
         "data": ("corpus at %s" % args.data_folder) if args.data_folder
-        else "embedded synthetic (eSpeak NG TTS)",
+        else "embedded synthetic (eSpeak NG TTS)" + ("" if args.corpus_seed == 0 else
+                                                     ", generator seed %d (development corpus)" % args.corpus_seed),
     }
 
 

@@ -16,6 +16,7 @@ import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
+from amls_speech.selection import choose_threshold
 from amls_speech.diagnostics import pseudo_label_precision, rejection_rates, signal_aurocs
 from amls_speech.data import (
     LabelEncoding,
@@ -150,6 +151,13 @@ def run(hparams, run_opts=None):
     summary.update(method=hparams["method"], task=hparams["task"], seed=hparams["seed"],
                    classes=classes, shared_classes=shared)
     summary["diagnostics"] = diagnose(brain, summary, datasets)
+    if brain.open_set:  # ablations of the calibration, scored by the report from the records
+        alternatives = {"fixed": hparams.get("threshold")}
+        if "target_calibration" in datasets and hparams["threshold_rule"] != "fixed":
+            # the same rule on the clips the networks trained on
+            scores = brain.collect_scores(datasets["target_adapt"], hparams["test_dataloader_opts"])
+            alternatives["training_clips"] = choose_threshold(hparams["threshold_rule"], scores)
+        summary["threshold_alternatives"] = alternatives
     if sb.utils.distributed.if_main_process():
         write_json_atomic(os.path.join(hparams["output_folder"], "results.json"), summary)
     return summary

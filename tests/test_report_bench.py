@@ -81,7 +81,11 @@ def test_bench_end_to_end_resumes(tiny_keywords, tmp_path, monkeypatch):
     for key in ("task", "method", "seed", "score", "h_score", "accuracy", "shared_accuracy",
                 "unknown_accuracy", "checkpoint_selection", "threshold_rule"):
         assert key in results[0]
-    assert "corpus at" in (out / "table.md").read_text()
+    table = (out / "table.md").read_text()
+    assert "corpus at" in table
+    assert "READ TARGET LABELS" in table and "| M2F | AMLS |" in table  # the diagnostics table
+    assert "Rejection-threshold calibration" in table
+    assert results[1]["diagnostics"]["pseudo_labels"][0]["epoch"] == 1
     bench.main(argv)  # everything done already: nothing is re-run
     assert len(json.loads((out / "results.json").read_text())) == 2
     before = (out / "results.json").read_bytes()

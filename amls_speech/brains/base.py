@@ -200,6 +200,8 @@ class AdaptationBrain(sb.Brain):
         target data, VALID for source data (ADDA has one encoder per domain).
         """
         self.modules.eval()
+        # Brain.evaluate adds ckpt_prefix to the loader options it is given, in place
+        loader_kwargs = {k: v for k, v in loader_kwargs.items() if k != "ckpt_prefix"}
         loader = self.make_dataloader(dataset, sb.Stage.TEST, ckpt_prefix=None, **loader_kwargs)
         return torch.cat([fn(self.compute_forward(batch, stage)).cpu() for batch in loader]).numpy()
 

@@ -121,6 +121,9 @@ def make_parser():
                    "corpus on which knobs are chosen")
     p.add_argument("--recipes_dir", default=str(DEFAULT_RECIPES))
     p.add_argument("--device", default="cpu", help="e.g. cuda:0")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                   help="training precision (SpeechBrain's run option): bf16 autocast is 1.28x faster "
+                   "per step on this CPU (bench/bench_precision.py)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override an hparams key in every run (YAML value), e.g. --set adversarial_weight=0.1")
     return p
@@ -182,6 +185,7 @@ def run_conditions(args):
     return {
         "settings": parse_settings(args.set),
         "epochs": dict(zip(("source", "adapt"), epochs(args))),
+        "precision": args.precision,
         "data": ("corpus at %s" % args.data_folder) if args.data_folder
         else "embedded synthetic (eSpeak NG TTS)" + ("" if args.corpus_seed == 0 else
                                                      ", generator seed %d (development corpus)" % args.corpus_seed),
@@ -215,7 +219,7 @@ def main(argv=None):
         over = overrides_for(args, task, method, seed, n_shared, out / "runs")
         tic = time.time()
         summary = run(load_hparams(hparams_file(args, task, method), over),
-                      {"device": args.device, "noprogressbar": True})
+                      {"device": args.device, "precision": args.precision, "noprogressbar": True})
         summary.update(conditions, n_shared=n_shared or None, seconds=round(time.time() - tic, 1))
         results.append(summary)
         write_json_atomic(results_path, results)  # after every run: resumable

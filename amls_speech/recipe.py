@@ -16,8 +16,6 @@ import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
-from amls_speech.selection import choose_threshold
-from amls_speech.diagnostics import pseudo_label_precision, rejection_rates, signal_aurocs
 from amls_speech.data import (
     LabelEncoding,
     ManifestError,
@@ -25,6 +23,8 @@ from amls_speech.data import (
     check_manifest,
     make_dataset,
 )
+from amls_speech.diagnostics import pseudo_label_precision, rejection_rates, signal_aurocs
+from amls_speech.selection import choose_threshold
 
 logger = logging.getLogger(__name__)
 
@@ -151,16 +151,24 @@ def run(hparams, run_opts=None):
     summary.update(method=hparams["method"], task=hparams["task"], seed=hparams["seed"],
                    classes=classes, shared_classes=shared)
     summary["diagnostics"] = diagnose(brain, summary, datasets)
-    if brain.open_set:  # ablations of the calibration, scored by the report from the records
-        alternatives = {"fixed": hparams.get("threshold")}
-        if "target_calibration" in datasets and hparams["threshold_rule"] != "fixed":
-            # the same rule on the clips the networks trained on
-            scores = brain.collect_scores(datasets["target_adapt"], hparams["test_dataloader_opts"])
-            alternatives["training_clips"] = choose_threshold(hparams["threshold_rule"], scores)
-        summary["threshold_alternatives"] = alternatives
+    if brain.open_set:
+        summary["threshold_alternatives"] = threshold_alternatives(brain, hparams, datasets)
     if sb.utils.distributed.if_main_process():
         write_json_atomic(os.path.join(hparams["output_folder"], "results.json"), summary)
     return summary
+
+
+def threshold_alternatives(brain, hparams, datasets):
+    """Ablations of the rejection-threshold calibration (the report scores them from the records).
+
+    ``fixed``: the hparams' constant; ``training_clips``: the run's rule on
+    the adaptation clips the networks trained on, instead of the held-out ones.
+    """
+    out = {"fixed": hparams.get("threshold")}
+    if "target_calibration" in datasets and hparams["threshold_rule"] != "fixed":
+        scores = brain.collect_scores(datasets["target_adapt"], hparams["test_dataloader_opts"])
+        out["training_clips"] = choose_threshold(hparams["threshold_rule"], scores)
+    return out
 
 
 def records_to_lists(records):

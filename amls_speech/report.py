@@ -334,10 +334,54 @@ def _save(fig, ax, title, path):
     return save_figure(fig, path).name
 
 
+def tables(records):
+    """Every markdown table of a set of records."""
+    return table1(records) + calibration_table(records) + diagnostics_table(records)
+
+
+def slim(record):
+    """A record without its per-clip rejection signals (summarised in ``diagnostics``): the committed form.
+
+    Example
+    -------
+    >>> slim({"score": 0.5, "records": {"score": [0.1], "signals": {"margin": [0.2]}}})
+    {'score': 0.5, 'records': {'score': [0.1]}}
+    """
+    out = dict(record)
+    out["records"] = {k: v for k, v in record["records"].items() if k != "signals"}
+    return out
+
+
+def main(argv=None):
+    """``python -m amls_speech.report RESULTS.json... [--save OUT.json]``: the tables of these runs.
+
+    Rebuilds the README's tables from committed records (``docs/results/``);
+    ``--save`` writes the records given, slimmed, into one file to commit.
+    """
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m amls_speech.report", description=main.__doc__)
+    p.add_argument("results", nargs="+", help="results.json files of amls-bench (lists of records)")
+    p.add_argument("--save", help="write the records, without per-clip signals, to this JSON file")
+    args = p.parse_args(argv)
+    records = []
+    for path in args.results:
+        with open(path) as f:
+            records += json.load(f)
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump([slim(r) for r in records], f, separators=(",", ":"))
+    print(tables(records))
+
+
 def write_all(records, out_dir):
     """table.md plus the Figure 3 plots and the confusion matrices."""
-    text = "# amls-bench results\n\n" + table1(records) + calibration_table(records) + diagnostics_table(records)
+    text = "# amls-bench results\n\n" + tables(records)
     plots = plot_figure3(records, out_dir) + plot_confusions(records, out_dir)
     if plots:
         text += "\nPlots: " + ", ".join(plots) + "\n"
     (out_dir / "table.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -63,6 +63,11 @@ Usage::
         [--ravdess_actors N] [--crema_sentences IEO DFA ...]
         [--crema_emotions ANG SAD ...] [--ravdess_emotions calm angry ...] [--workers N]
 
+The defaults (48 CREMA-D-like and 24 RAVDESS-like actors: 5,376 clips in
+about 1.5 min on one core) are the benchmark scale: a source-only model
+reaches about 90 % on held-out CREMA-D-like actors (docs/data_scale/README.md).
+Use e.g. ``--crema_actors 4 --ravdess_actors 4`` for a quick look.
+
 Example
 -------
 >>> import tempfile, os
@@ -775,7 +780,20 @@ def _arguments(seed, crema_actors, ravdess_actors, crema_sentences, crema_emotio
     }
 
 
-def generate_emotion(out, seed=0, crema_actors=24, ravdess_actors=12, crema_sentences=None,
+# Benchmark-scale defaults (measurements: docs/data_scale/README.md): 48
+# CREMA-D-like actors (3,936 clips; a source-only model reaches 88-91 %
+# source-validation accuracy on 5 held-out actors, as with all 91 actors, at
+# half the cost per epoch) and all 24 RAVDESS-like actors (1,440 clips),
+# 5,376 clips in about 1.5 min on one core. 24 is the most
+# data_prep/ravdess.py reads (Actor_01 .. Actor_24, repetitions 01/02), so
+# the 80/20 actor split of data_prep/emotion.py leaves 5 target test actors:
+# 200 clips of the 5 target classes.
+DEFAULT_CREMA_ACTORS = 48
+DEFAULT_RAVDESS_ACTORS = MAX_RAVDESS_ACTORS
+
+
+def generate_emotion(out, seed=0, crema_actors=DEFAULT_CREMA_ACTORS,
+                     ravdess_actors=DEFAULT_RAVDESS_ACTORS, crema_sentences=None,
                      crema_emotions=None, ravdess_emotions=None, ravdess_repetitions=2, workers=2):
     """Generates the synthetic CREMA-D-like and RAVDESS-like corpora into ``out``.
 
@@ -787,9 +805,10 @@ def generate_emotion(out, seed=0, crema_actors=24, ravdess_actors=12, crema_sent
     seed : int
         Random seed; the same arguments give byte-identical files.
     crema_actors : int
-        Number of CREMA-D-like actors (1001 .., at most 91).
+        Number of CREMA-D-like actors (1001 .., at most 91; default 48, the
+        benchmark scale, see :data:`DEFAULT_CREMA_ACTORS`).
     ravdess_actors : int
-        Number of RAVDESS-like actors (01 .., at most 24).
+        Number of RAVDESS-like actors (01 .., at most 24; default 24).
     crema_sentences : list of str, optional
         Sentence codes (default: all 12, see :data:`CREMA_SENTENCES`).
     crema_emotions : list of str, optional
@@ -908,8 +927,11 @@ def main(argv=None):
     )
     parser.add_argument("--out", required=True, help="folder to create (CREMA-D/ and RAVDESS/ inside)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--crema_actors", type=int, default=24)
-    parser.add_argument("--ravdess_actors", type=int, default=12)
+    parser.add_argument("--crema_actors", type=int, default=DEFAULT_CREMA_ACTORS,
+                        help="CREMA-D-like actors, at most %d (default %%(default)s)" % MAX_CREMA_ACTORS)
+    parser.add_argument("--ravdess_actors", type=int, default=DEFAULT_RAVDESS_ACTORS,
+                        help="RAVDESS-like actors, at most %d (default %%(default)s)"
+                        % MAX_RAVDESS_ACTORS)
     parser.add_argument("--crema_sentences", nargs="+", default=None, help="codes, e.g. IEO DFA")
     parser.add_argument("--crema_emotions", nargs="+", default=None, help="codes, e.g. ANG SAD")
     parser.add_argument("--ravdess_emotions", nargs="+", default=None, help="names or codes")

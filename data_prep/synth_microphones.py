@@ -36,6 +36,11 @@ Usage::
         [--devices M,R,U] [--seed N] [--words yes no ...]
         [--mic_folders M=matrix,R=respeaker,U=usb] [--workers N]
 
+Rendering the default keyword corpus (60 speakers per gender x 8 takes: 29,760
+clips of the 31 words) through M, R and U takes about 7.5 min with one worker
+(about 4 min with the default 2); a source-only model then reaches 92-95 % on
+the held-out speakers of the source microphone (docs/data_scale/README.md).
+
 Example
 -------
 >>> import tempfile, os, numpy as np, soundfile as sf

@@ -8,7 +8,8 @@ Layout read (``Audio_Speech_Actors_01-24.zip`` extracted)::
 Fields (two digits each): modality 01 full-AV, 02 video-only, 03 audio-only;
 vocal channel 01 speech, 02 song; emotion 01 neutral, 02 calm, 03 happy,
 04 sad, 05 angry, 06 fearful, 07 disgust, 08 surprised; intensity 01 normal,
-02 strong; statement 01/02; repetition 01/02; actor 01..24, odd actors male,
+02 strong; statement 01/02; repetition 01/02; actor 01..24 in the release (any
+two-digit number is read: the embedded RAVDESS-like stand-in has more), odd actors male,
 even actors female. The audio is 48 kHz (the training pipeline resamples).
 
 Decisions (documented, tested):
@@ -97,8 +98,8 @@ def parse_ravdess_name(path):
                 "%s: unknown RAVDESS %s code %r (expected %s)"
                 % (path, what, code, "/".join(sorted(known)))
             )
-    if not 1 <= int(actor) <= 24:
-        raise ValueError("%s: RAVDESS actor %r is out of range 01..24" % (path, actor))
+    if int(actor) < 1:  # the release has 01..24; larger stand-ins use the same naming
+        raise ValueError("%s: RAVDESS actor %r is out of range (01 upwards)" % (path, actor))
     return RavdessRecord(
         path,
         mo,

@@ -184,7 +184,7 @@ def test_idempotent_and_atomic(corpus, tmp_path, monkeypatch):
 
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="ravdess_actors"):
-        se.generate_emotion(tmp_path / "a", ravdess_actors=25)
+        se.generate_emotion(tmp_path / "a", ravdess_actors=100)
     with pytest.raises(ValueError, match="unknown CREMA-D emotion"):
         se.generate_emotion(tmp_path / "a", crema_emotions=["XYZ"])
     with pytest.raises(ValueError, match="unknown RAVDESS emotion"):

@@ -7,7 +7,8 @@ Every run is a recipe run (``recipes/<task>/hparams/<method>.yaml``) with the
 seed, task and preset overridden. Runs already in ``<out>/results.json`` are
 skipped, so an interrupted benchmark resumes where it stopped. Without
 ``--data_folder`` the embedded SYNTHETIC corpora are generated (once) under
-``--data_root``; tables and plots say so.
+``--data_root`` by the generator the command passes in (``data_prep.embedded``);
+tables and plots say so.
 """
 
 import argparse
@@ -36,34 +37,10 @@ PRESETS = {
     "quick": {"source_epochs": 4, "adapt_epochs": 2},
     "full": {"source_epochs": 20, "adapt_epochs": 6},
 }
+# The embedded keyword corpus of each preset: the generators' defaults (the
+# benchmark's scale) for "full", a smaller one that keeps `make demo` short.
+CORPUS_SIZES = {"quick": {"speakers_per_gender": 24, "takes": 4}, "full": {}}
 DEFAULT_RECIPES = Path(__file__).resolve().parents[1] / "recipes"
-
-
-def embedded_data(recipe, data_root, corpus_seed=0):
-    """Generates (once) the embedded corpus a recipe needs; returns hparams overrides.
-
-    ``corpus_seed`` is the generators' seed: 0 makes the corpus the tables
-    report, 1 the DEVELOPMENT corpus on which knobs are chosen (other
-    voices, takes, rooms and noise; the same words and label partitions).
-    """
-    from data_prep.synth_keywords import generate_keywords
-
-    root = Path(data_root) / ("corpus_seed%d" % corpus_seed)
-    keywords = root / "keywords"
-    generate_keywords(keywords, seed=corpus_seed)
-    if recipe == "gender":
-        return {"data_folder": str(keywords)}
-    if recipe == "microphone":
-        from data_prep.synth_microphones import render_microphones
-
-        mics = root / "microphones"
-        render_microphones(keywords, mics, seed=corpus_seed)
-        return {"data_folder": str(mics)}
-    from data_prep.synth_emotion import generate_emotion
-
-    emotion = root / "emotion"
-    generate_emotion(emotion, seed=corpus_seed)
-    return {"crema_folder": str(emotion / "CREMA-D"), "ravdess_folder": str(emotion / "RAVDESS")}
 
 
 def run_key(record):
@@ -156,7 +133,7 @@ def hparams_file(args, task, method):
     return Path(args.recipes_dir) / RECIPE_OF_TASK[task] / "hparams" / ("%s.yaml" % name)
 
 
-def overrides_for(args, task, method, seed, n_shared, runs_root):
+def overrides_for(args, task, method, seed, n_shared, runs_root, embedded_data=None):
     recipe = RECIPE_OF_TASK[task]
     over = {"task": task, "seed": seed, "results_root": str(runs_root / recipe)}
     source_epochs, adapt_epochs = epochs(args)
@@ -176,7 +153,10 @@ def overrides_for(args, task, method, seed, n_shared, runs_root):
         if args.gender_csv and recipe == "gender":
             over["gender_csv"] = args.gender_csv
     else:
-        over.update(embedded_data(recipe, args.data_root, args.corpus_seed))
+        if embedded_data is None:
+            raise SystemExit("no --data_folder given and no generator of embedded corpora: run the "
+                             "amls-bench command (data_prep.embedded), or give --data_folder")
+        over.update(embedded_data(recipe, args.data_root, args.corpus_seed, CORPUS_SIZES.get(args.preset)))
     return over
 
 
@@ -188,7 +168,8 @@ def run_conditions(args):
         "precision": args.precision,
         "data": ("corpus at %s" % args.data_folder) if args.data_folder
         else "embedded synthetic (eSpeak NG TTS)" + ("" if args.corpus_seed == 0 else
-                                                     ", generator seed %d (development corpus)" % args.corpus_seed),
+                                                     ", generator seed %d (development corpus)" % args.corpus_seed)
+        + "".join(", %s %d" % kv for kv in sorted(CORPUS_SIZES.get(args.preset, {}).items())),
     }
 
 
@@ -203,7 +184,14 @@ def check_resumable(results, conditions, results_path):
                 "or overwritten." % (results_path, theirs, conditions))
 
 
-def main(argv=None):
+def main(argv=None, embedded_data=None):
+    """Runs the benchmark.
+
+    ``embedded_data(recipe, data_root, corpus_seed, size)`` generates the
+    embedded corpora and returns the hparams overrides that point at them; the
+    library does not know the generators (they live in ``data_prep``, whose
+    ``data_prep.embedded.main`` is the ``amls-bench`` command and passes it).
+    """
     args = make_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     out = Path(args.out)
@@ -216,7 +204,7 @@ def main(argv=None):
     todo = [r for r in planned_runs(args) if r not in done]
     started = time.time()
     for task, method, seed, n_shared in tqdm(todo, desc="amls-bench", unit="run"):
-        over = overrides_for(args, task, method, seed, n_shared, out / "runs")
+        over = overrides_for(args, task, method, seed, n_shared, out / "runs", embedded_data)
         tic = time.time()
         summary = run(load_hparams(hparams_file(args, task, method), over),
                       {"device": args.device, "precision": args.precision, "noprogressbar": True})

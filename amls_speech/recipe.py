@@ -152,22 +152,26 @@ def run(hparams, run_opts=None):
                    classes=classes, shared_classes=shared)
     summary["diagnostics"] = diagnose(brain, summary, datasets)
     if brain.open_set:
-        summary["threshold_alternatives"] = threshold_alternatives(brain, hparams, datasets)
+        summary["threshold_alternatives"] = threshold_alternatives(brain, hparams, datasets, calibration)
     if sb.utils.distributed.if_main_process():
         write_json_atomic(os.path.join(hparams["output_folder"], "results.json"), summary)
     return summary
 
 
-def threshold_alternatives(brain, hparams, datasets):
-    """Ablations of the rejection-threshold calibration (the report scores them from the records).
+def threshold_alternatives(brain, hparams, datasets, calibration):
+    """Rejection thresholds of other calibrations, for ablations (the report scores them from the records).
 
-    ``fixed``: the hparams' constant; ``training_clips``: the run's rule on
-    the adaptation clips the networks trained on, instead of the held-out ones.
+    ``fixed``: the hparams' constant; ``otsu``: Otsu's split on the
+    calibration clips (held-out adaptation speakers when
+    ``calibration_fraction`` > 0); ``otsu_training_clips``: Otsu's split on the
+    adaptation clips the networks trained on. The run's own rule is one of them.
     """
-    out = {"fixed": hparams.get("threshold")}
-    if "target_calibration" in datasets and hparams["threshold_rule"] != "fixed":
-        scores = brain.collect_scores(datasets["target_adapt"], hparams["test_dataloader_opts"])
-        out["training_clips"] = choose_threshold(hparams["threshold_rule"], scores)
+    def otsu(dataset):
+        return choose_threshold("otsu", brain.collect_scores(dataset, hparams["test_dataloader_opts"]))
+
+    out = {"fixed": hparams.get("threshold"), "otsu": otsu(calibration)}
+    if "target_calibration" in datasets:
+        out["otsu_training_clips"] = otsu(datasets["target_adapt"])
     return out
 
 

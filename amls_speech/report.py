@@ -181,7 +181,8 @@ def diagnostics_table(records):
     return "\n".join(lines) + "\n"
 
 
-CALIBRATIONS = (("training_clips", "same rule on the training clips"), ("fixed", "fixed value"))
+CALIBRATIONS = (("otsu", "Otsu, held-out speakers"), ("otsu_training_clips", "Otsu, training clips"),
+                ("fixed", "fixed value"))
 
 
 def calibration_table(records):
@@ -191,9 +192,9 @@ def calibration_table(records):
         return ""
     groups = grouped(main)
     lines = ["", "Rejection-threshold calibration, same trained models. Score (%), mean ± std: the "
-             "run's rule (its threshold_rule, on held-out adaptation speakers when "
-             "calibration_fraction > 0), the same rule on the adaptation clips the networks trained "
-             "on, and the hparams' fixed value (UAN: the official w_0 = -0.5; AMLS: delta_0 = 0.5):",
+             "run's rule (its threshold_rule), Otsu's split on the held-out adaptation speakers, "
+             "Otsu's split on the adaptation clips the networks trained on, and the hparams' fixed "
+             "value (UAN: the official w_0 = -0.5; AMLS: delta_0 = 0.5). None reads a target label:",
              "", "| task | method | run's rule | " + " | ".join(n for _, n in CALIBRATIONS) + " |",
              "| --- | --- | --- | " + " | ".join("---" for _ in CALIBRATIONS) + " |"]
     for (m, t) in sorted(groups, key=lambda k: (TASK_ORDER.index(k[1]), METHOD_ORDER.index(k[0]))):

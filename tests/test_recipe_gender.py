@@ -74,8 +74,8 @@ def test_every_method_trains_and_tests(tiny_keywords, tmp_path, method):
     if method in ("uan", "amls"):  # the ablation thresholds the report scores
         alternatives = summary["threshold_alternatives"]
         assert alternatives["fixed"] == hp["threshold"]
-        if summary["threshold_rule"] != "fixed":
-            assert np.isfinite(alternatives["training_clips"])
+        assert np.isfinite(alternatives["otsu"]) and np.isfinite(alternatives["otsu_training_clips"])
+        assert summary["threshold"] == alternatives[summary["threshold_rule"]]  # the run's own rule
     diag = summary["diagnostics"]
     assert set(diag["signal_auroc"]) >= {"margin", "neg_entropy"}
     if method in ("uan", "amls"):

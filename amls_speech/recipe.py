@@ -152,26 +152,24 @@ def run(hparams, run_opts=None):
                    classes=classes, shared_classes=shared)
     summary["diagnostics"] = diagnose(brain, summary, datasets)
     if brain.open_set:
-        summary["threshold_alternatives"] = threshold_alternatives(brain, hparams, datasets, calibration)
+        summary["threshold_alternatives"] = threshold_alternatives(brain, hparams, datasets)
     if sb.utils.distributed.if_main_process():
         write_json_atomic(os.path.join(hparams["output_folder"], "results.json"), summary)
     return summary
 
 
-def threshold_alternatives(brain, hparams, datasets, calibration):
+def threshold_alternatives(brain, hparams, datasets):
     """Rejection thresholds of other calibrations, for ablations (the report scores them from the records).
 
-    ``fixed``: the hparams' constant; ``otsu``: Otsu's split on the
-    calibration clips (held-out adaptation speakers when
+    ``fixed``: the hparams' constant; ``otsu``: Otsu's split of the scores
+    ``brain.calibrate`` computed on the calibration clips (held-out adaptation speakers when
     ``calibration_fraction`` > 0); ``otsu_training_clips``: Otsu's split on the
     adaptation clips the networks trained on. The run's own rule is one of them.
     """
-    def otsu(dataset):
-        return choose_threshold("otsu", brain.collect_scores(dataset, hparams["test_dataloader_opts"]))
-
-    out = {"fixed": hparams.get("threshold"), "otsu": otsu(calibration)}
+    out = {"fixed": hparams.get("threshold"), "otsu": choose_threshold("otsu", brain.calibration_scores)}
     if "target_calibration" in datasets:
-        out["otsu_training_clips"] = otsu(datasets["target_adapt"])
+        scores = brain.collect_scores(datasets["target_adapt"], hparams["test_dataloader_opts"])
+        out["otsu_training_clips"] = choose_threshold("otsu", scores)
     return out
 
 

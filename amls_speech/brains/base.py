@@ -226,6 +226,7 @@ class AdaptationBrain(sb.Brain):
         self.threshold = float("-inf")
         if self.open_set:
             scores = self.collect_scores(adapt_set, loader_kwargs)
+            self.calibration_scores = scores  # kept for the calibration ablations of the run
             self.threshold = choose_threshold(
                 self.hparams.threshold_rule, scores, getattr(self.hparams, "threshold", None)
             )

@@ -103,3 +103,51 @@ def test_bench_sweep_runs_apart_from_the_main_runs(tiny_keywords, tmp_path, monk
     assert [(r["n_shared"], len(r["shared_classes"]), len(r["classes"])) for r in results] == [
         (None, 10, 20), (3, 3, 13)]
     assert (out / "fig3_shared_sweep.png").stat().st_size > 1000
+
+
+def fake_training(log_path, run_id, fail):
+    """Stands in for a recipe run in the worker processes: logs its start and end."""
+    import time
+
+    with open(log_path, "a") as f:
+        f.write("start %s\n" % "/".join(map(str, run_id)))
+    time.sleep(0.3)
+    if fail:
+        raise ValueError("injected failure")
+    with open(log_path, "a") as f:
+        f.write("end %s\n" % "/".join(map(str, run_id)))
+    return {"run": list(run_id)}
+
+
+def test_parallel_runner_orders_adaptive_runs_after_their_source_only_run(tmp_path):
+    log = tmp_path / "log.txt"
+    todo = [(t, m, 0, 0) for t in ("M2F", "F2M") for m in ("source_only", "amls", "oracle")]
+    finished = []
+    bench.run_parallel(2, todo, lambda r: (str(log), r, False), lambda r, s: finished.append(s["run"]),
+                       train=fake_training)
+    assert sorted(map(tuple, finished)) == sorted(todo)
+    events = log.read_text().split("\n")
+    for task in ("M2F", "F2M"):
+        assert events.index("end %s/source_only/0/0" % task) < events.index("start %s/amls/0/0" % task)
+
+
+def test_parallel_runner_keeps_finished_runs_when_one_fails(tmp_path):
+    log = tmp_path / "log.txt"
+    todo = [("M2F", "source_only", 0, 0), ("M2F", "amls", 0, 0), ("F2M", "source_only", 0, 0)]
+    finished = []
+    with pytest.raises(RuntimeError, match="M2F.*source_only.*resumes"):
+        bench.run_parallel(2, todo, lambda r: (str(log), r, r == todo[0]),
+                           lambda r, s: finished.append(tuple(s["run"])), train=fake_training)
+    assert finished == [todo[2]]  # ran beside the failed one and was kept
+    assert "start M2F/amls/0/0" not in log.read_text()  # its source-only run failed
+
+
+def test_bench_with_two_jobs_warm_starts_from_the_source_only_run(tiny_keywords, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setattr(bench, "PRESETS", {"full": TINY_PRESET})
+    bench.main(["--tasks", "M2F", "--methods", "source_only,dann,oracle", "--seeds", "0", "--jobs", "2",
+                "--data_folder", str(tiny_keywords), "--out", str(out)])
+    results = json.loads((out / "results.json").read_text())
+    assert sorted(r["method"] for r in results) == ["dann", "oracle", "source_only"]
+    # the DANN run found the source-only checkpoint (a missing one is an error)
+    assert (out / "runs" / "gender" / "M2F" / "shared10" / "dann" / "seed0" / "results.json").exists()

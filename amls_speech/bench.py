@@ -21,7 +21,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from amls_speech import report
-from amls_speech.recipe import load_hparams, run, write_json_atomic
+from amls_speech.atomic import write_json_atomic
+from amls_speech.recipe import load_hparams, run
 from amls_speech.tasks import TASKS, task_partition
 
 # source_only runs first: every adaptive method of the same task and seed

@@ -8,7 +8,6 @@ once and each ``recipes/<task>/train.py`` calls :func:`main`.
 import json
 import logging
 import os
-import tempfile
 
 import numpy as np
 
@@ -16,6 +15,7 @@ import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import run_on_main
 
+from amls_speech.atomic import write_json_atomic
 from amls_speech.data import (
     LabelEncoding,
     ManifestError,
@@ -95,13 +95,6 @@ def load_datasets(hparams, encoding):
         sets["target_calibration"] = adapt.filtered_sorted(key_test={"speaker": lambda s: s in held})
         sets["target_adapt"] = adapt.filtered_sorted(key_test={"speaker": lambda s: s not in held})
     return sets
-
-
-def write_json_atomic(path, obj):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
 
 
 def build(hparams, run_opts=None):

@@ -6,10 +6,12 @@ a row whose threshold was chosen on target test labels says "oracle".
 
 import json
 import math
+import os
 from collections import defaultdict
 
 import numpy as np
 
+from amls_speech.atomic import write_json_atomic, write_text_atomic
 from amls_speech.diagnostics import auroc
 from amls_speech.metrics import OpenSetStats
 
@@ -353,26 +355,87 @@ def slim(record):
     return out
 
 
-def main(argv=None):
-    """``python -m amls_speech.report RESULTS.json... [--save OUT.json]``: the tables of these runs.
+def run_file_name(record):
+    """The file name of one run's committed record.
 
-    Rebuilds the README's tables from committed records (``docs/results/``);
-    ``--save`` writes the records given, slimmed, into one file to commit.
+    Example
+    -------
+    >>> run_file_name({"task": "M2F", "method": "amls", "seed": 2, "n_shared": None})
+    'M2F_amls_seed2.json'
+    >>> run_file_name({"task": "M2F", "method": "dann", "seed": 0, "n_shared": 4})
+    'M2F_shared4_dann_seed0.json'
+    """
+    shared = "_shared%d" % record["n_shared"] if record.get("n_shared") else ""
+    return "%s%s_%s_seed%d.json" % (record["task"], shared, record["method"], int(record["seed"]))
+
+
+def load_records(paths):
+    """The records of ``results.json`` files (lists of records) and of per-run files (one record each)."""
+    records = []
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        records += data if isinstance(data, list) else [data]
+    return records
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def replace_block(text, block, path="README"):
+    """``text`` with what lies between the results markers replaced by ``block``.
+
+    Example
+    -------
+    >>> replace_block("a\\n<!-- results:start -->\\nold\\n<!-- results:end -->\\nb", "new")
+    'a\\n<!-- results:start -->\\nnew\\n<!-- results:end -->\\nb'
+    """
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise SystemExit("%s has no %s ... %s block to fill: add the two markers where the "
+                         "tables go; nothing was written" % (path, README_START, README_END))
+    return text[:start + len(README_START)] + "\n" + block.strip("\n") + "\n" + text[end:]
+
+
+def main(argv=None):
+    """``python -m amls_speech.report RECORDS.json...``: the tables of these runs.
+
+    Reads ``results.json`` files of ``amls-bench`` and per-run records.
+    ``--save`` writes the records, slimmed, into one file, ``--save_runs`` one
+    file per run (the committed form, ``docs/results/``); ``--readme`` puts the
+    tables between the results markers of a README, ``--plots`` writes the
+    Figure 3 plots and confusion matrices into a folder (linked from the README).
     """
     import argparse
+    from pathlib import Path
 
     p = argparse.ArgumentParser(prog="python -m amls_speech.report", description=main.__doc__)
-    p.add_argument("results", nargs="+", help="results.json files of amls-bench (lists of records)")
+    p.add_argument("results", nargs="+", help="results.json files of amls-bench or per-run record files")
     p.add_argument("--save", help="write the records, without per-clip signals, to this JSON file")
+    p.add_argument("--save_runs", help="write one slimmed record per run into this folder")
+    p.add_argument("--readme", help="replace the tables between the results markers of this file")
+    p.add_argument("--plots", help="write the plots into this folder")
     args = p.parse_args(argv)
-    records = []
-    for path in args.results:
-        with open(path) as f:
-            records += json.load(f)
+    records = load_records(args.results)
     if args.save:
         with open(args.save, "w") as f:
             json.dump([slim(r) for r in records], f, separators=(",", ":"))
-    print(tables(records))
+    if args.save_runs:
+        Path(args.save_runs).mkdir(parents=True, exist_ok=True)
+        for r in records:
+            write_json_atomic(Path(args.save_runs) / run_file_name(r), slim(r), indent=None)
+    text = tables(records)
+    if args.plots:
+        folder = Path(args.plots)
+        folder.mkdir(parents=True, exist_ok=True)
+        plots = plot_figure3(records, folder) + plot_confusions(records, folder)
+        if args.readme:
+            base = os.path.relpath(folder, Path(args.readme).resolve().parent)
+            text += "\n" + "\n".join("![%s](%s)" % (name[:-4], os.path.join(base, name)) for name in plots) + "\n"
+    if args.readme:
+        readme = Path(args.readme)
+        write_text_atomic(readme, replace_block(readme.read_text(), text, readme))
+    print(text)
 
 
 def write_all(records, out_dir):

@@ -47,11 +47,11 @@ import json
 import logging
 import os
 import sys
-import uuid
 
 import numpy as np
 import soundfile as sf
 
+from amls_speech.atomic import atomic_write
 from amls_speech.partitions import SHARED, SOURCE_PRIVATE, TARGET_PRIVATE
 
 logger = logging.getLogger(__name__)
@@ -81,37 +81,6 @@ class EmptySetError(ValueError):
 # --------------------------------------------------------------------------
 # Atomic writing
 # --------------------------------------------------------------------------
-
-
-def _atomic_write(path, write_fn):
-    """Write ``path`` atomically: temp file in the same folder, fsync, replace."""
-    path = os.path.abspath(path)
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(
-        folder, ".%s.%d.%s.tmp" % (os.path.basename(path), os.getpid(), uuid.uuid4().hex[:8])
-    )
-    # os.open with 0o666 honours the umask (unlike tempfile's 0o600).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    try:  # make the rename itself durable (POSIX); best effort elsewhere
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-    return path
 
 
 def write_csv_atomic(path, rows, fieldnames=MANIFEST_FIELDS):
@@ -148,7 +117,7 @@ def write_csv_atomic(path, rows, fieldnames=MANIFEST_FIELDS):
         for row in rows:
             writer.writerow(row)
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)
 
 
 def write_json_atomic(path, obj):
@@ -161,7 +130,7 @@ def write_json_atomic(path, obj):
     >>> json.load(open(p))
     {'seed': 1}
     """
-    return _atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+    return atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
 
 
 def read_manifest(path):

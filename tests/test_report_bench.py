@@ -151,3 +151,32 @@ def test_bench_with_two_jobs_warm_starts_from_the_source_only_run(tiny_keywords,
     assert sorted(r["method"] for r in results) == ["dann", "oracle", "source_only"]
     # the DANN run found the source-only checkpoint (a missing one is an error)
     assert (out / "runs" / "gender" / "M2F" / "shared10" / "dann" / "seed0" / "results.json").exists()
+
+
+def test_report_rebuilds_the_readme_block_from_per_run_records(tmp_path):
+    runs = [record("source_only", 0, 0.4), record("amls", 0, 0.6, rejection=[0.9, 0.8, 0.1, 0.2]),
+            record("amls", 1, 0.8, rejection=[0.9, 0.8, 0.1, 0.2])]
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(runs))
+    folder = tmp_path / "records"
+    report.main([str(results), "--save_runs", str(folder)])
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "M2F_amls_seed0.json", "M2F_amls_seed1.json", "M2F_source_only_seed0.json"]
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:start -->\nstale table\n<!-- results:end -->\nafter\n")
+    report.main([str(p) for p in sorted(folder.iterdir())] + ["--readme", str(readme)])
+    text = readme.read_text()
+    assert text.startswith("intro\n<!-- results:start -->\n") and text.endswith("<!-- results:end -->\nafter\n")
+    assert "stale table" not in text
+    assert "| AMLS | last, threshold: otsu | 70.0 ± 10.0 |" in text  # mean and std of the two seeds
+    assert "| Source | last, threshold: none (closed set) | 40.0 ± 0.0 |" in text
+
+
+def test_report_refuses_a_readme_without_markers(tmp_path):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps([record("source_only", 0, 0.4)]))
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers here\n")
+    with pytest.raises(SystemExit, match="results:start"):
+        report.main([str(results), "--readme", str(readme)])
+    assert readme.read_text() == "no markers here\n"

@@ -18,7 +18,7 @@ install: $(STAMP)
 # smaller one than the benchmark's, 24 voices x 4 takes a gender),
 # prepare M->F, train every method, print the results table.
 demo: install
-	$(VENV)/bin/amls-bench --tasks M2F --seeds 0 --preset quick --precision bf16 --out results/demo
+	$(VENV)/bin/amls-bench --tasks M2F --seeds 0 --preset quick --precision bf16 --jobs 2 --out results/demo
 
 test: install
 	$(PY) -m pytest -q --doctest-modules amls_speech data_prep tests

@@ -31,5 +31,5 @@ setup(
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require={"dev": ["pytest>=7", "librosa>=0.10"]},
-    entry_points={"console_scripts": ["amls-bench=data_prep.embedded:main"]},
+    entry_points={"console_scripts": ["amls-bench=data_prep.embedded:main", "amls-predict=amls_speech.inference:main"]},
 )

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from amls_speech import report
 from amls_speech.atomic import write_json_atomic
-from amls_speech.recipe import load_hparams, run
+from amls_speech.recipe import run_recipe
 from amls_speech.tasks import TASKS, task_partition
 
 # source_only runs first: every adaptive method of the same task and seed
@@ -206,7 +206,7 @@ def depends_on(run_id, todo):
 def train_one(hparams_path, overrides, run_opts):
     """One recipe run (in a worker process when ``--jobs`` > 1); returns its summary."""
     tic = time.time()
-    summary = run(load_hparams(hparams_path, overrides), run_opts)
+    summary = run_recipe(hparams_path, overrides, run_opts)
     summary["seconds"] = round(time.time() - tic, 1)
     return summary
 

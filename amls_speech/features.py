@@ -152,7 +152,10 @@ class FeaturePipeline:
 
     def compute(self, path):
         """Features of one file, never cached."""
-        wav = read_waveform(path, self.sample_rate, self.resample)
+        return self.from_waveform(read_waveform(path, self.sample_rate, self.resample))
+
+    def from_waveform(self, wav):
+        """Features of a 1-D waveform at ``sample_rate`` (cropped or padded as the files are)."""
         return self.extractor(fix_length(wav, self.n_samples))
 
     def __call__(self, path):

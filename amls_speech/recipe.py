@@ -12,10 +12,10 @@ import os
 import numpy as np
 
 import speechbrain as sb
-from hyperpyyaml import load_hyperpyyaml
+from hyperpyyaml import load_hyperpyyaml, resolve_references
 from speechbrain.utils.distributed import run_on_main
 
-from amls_speech.atomic import write_json_atomic
+from amls_speech.atomic import write_json_atomic, write_text_atomic
 from amls_speech.data import (
     LabelEncoding,
     ManifestError,
@@ -199,6 +199,27 @@ def diagnose(brain, summary, datasets):
 def load_hparams(hparams_file, overrides=None):
     with open(hparams_file) as f:
         return load_hyperpyyaml(f, overrides or {})
+
+
+def save_hparams(hparams_file, overrides, folder):
+    """Writes ``<folder>/hyperparams.yaml``: the file with ``overrides`` applied, references resolved.
+
+    The same file SpeechBrain's ``create_experiment_directory`` writes (without
+    its logging set-up); :mod:`amls_speech.inference` loads a finished run from it.
+    """
+    with open(hparams_file) as f:
+        resolved = resolve_references(f, overrides or {}).getvalue()
+    header = "# Generated from %s with overrides %s\n# yamllint disable\n" % (
+        os.path.abspath(hparams_file), json.dumps(overrides or {}, sort_keys=True, default=str))
+    write_text_atomic(os.path.join(folder, "hyperparams.yaml"), header + resolved)
+
+
+def run_recipe(hparams_file, overrides=None, run_opts=None):
+    """Loads ``hparams_file`` with ``overrides``, keeps the resolved hparams in the run's folder, runs it."""
+    hparams = load_hparams(hparams_file, overrides)
+    if sb.utils.distributed.if_main_process():
+        save_hparams(hparams_file, overrides, hparams["output_folder"])
+    return run(hparams, run_opts)
 
 
 def main(argv):

@@ -234,4 +234,5 @@ def main(argv):
     )
     summary = run(hparams, run_opts)
     keys = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
-    print(json.dumps({k: summary[k] for k in keys}, indent=2))
+    if sb.utils.distributed.if_main_process():  # every process tests the same model: print once
+        print(json.dumps({k: summary[k] for k in keys}, indent=2))

@@ -12,6 +12,7 @@ import numpy as np
 import speechbrain as sb
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
 from amls_speech.data import PairedBatch, labels
@@ -21,6 +22,11 @@ from amls_speech.schedules import Progress, dann_lambda
 from amls_speech.selection import choose_threshold, information_maximization
 
 logger = logging.getLogger(__name__)
+
+
+def unwrap(module):
+    """The module inside a DistributedDataParallel wrapper (or ``module`` itself)."""
+    return module.module if isinstance(module, DDP) else module
 
 # Checkpoint selection rules, all blind to target labels:
 #   last            the final epoch
@@ -95,7 +101,7 @@ class AdaptationBrain(sb.Brain):
         the adaptation, not a second source training, is what differs. A
         resumed run skips this: its own checkpoint holds the adapted weights.
         """
-        modules = {name: getattr(self.modules, name) for name in WARM_START_MODULES}
+        modules = {name: unwrap(getattr(self.modules, name)) for name in WARM_START_MODULES}
         source_run = sb.utils.checkpoints.Checkpointer(folder, recoverables=modules)
         if source_run.find_checkpoint() is None:
             raise FileNotFoundError(
@@ -104,6 +110,27 @@ class AdaptationBrain(sb.Brain):
                 "methods), or set warm_start: False" % folder)
         source_run.recover_if_possible(max_key="source_acc")
         logger.info("warm start from the source-only checkpoint in %s", folder)
+
+    def _wrap_distributed(self):
+        """DDP for every trainable module, BatchNorm synchronised only where torch can.
+
+        SpeechBrain converts every BatchNorm to ``SyncBatchNorm`` under DDP,
+        which works on CUDA only ("SyncBatchNorm layers only work with GPU
+        modules" on CPU). Here ``sync_batchnorm`` (hparams, default True)
+        applies on CUDA; on CPU (gloo) each process normalises with the
+        statistics of its own batch, and DDP broadcasts rank 0's running
+        statistics at every forward, so all processes test the same model.
+        """
+        if not self.distributed_launch:
+            return super()._wrap_distributed()
+        cuda = str(self.device).startswith("cuda")
+        sync = cuda and getattr(self.hparams, "sync_batchnorm", True)
+        for name, module in self.modules.items():
+            if any(p.requires_grad for p in module.parameters()):
+                if sync:
+                    module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)
+                self.modules[name] = DDP(module, device_ids=[self.device] if cuda else None,
+                                         find_unused_parameters=self.find_unused_parameters)
 
     @property
     def epoch(self):

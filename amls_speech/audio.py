@@ -11,6 +11,43 @@ class AudioError(ValueError):
     """A waveform that cannot be used as it is; the message names the file."""
 
 
+def wav_shortfall(path):
+    """Bytes of samples a WAV file's header declares but the file does not hold (0 if whole or not a WAV).
+
+    libsndfile reads a truncated WAV without complaint (it counts the frames
+    the file holds), so a copy cut short would train as a shorter clip.
+    Headers that declare no size (0 or 0xFFFFFFFF, written by streaming
+    recorders) are taken as whole.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
+    >>> sf.write(path, np.zeros(1000, dtype="float32"), 16000, subtype="PCM_16")
+    >>> wav_shortfall(path)
+    0
+    >>> data = open(path, "rb").read()
+    >>> _ = open(path, "wb").write(data[:-500])
+    >>> wav_shortfall(path)
+    500
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        if f.read(4) != b"RIFF":
+            return 0
+        f.seek(12)
+        while True:
+            header = f.read(8)
+            if len(header) < 8:
+                return 0
+            chunk, length = header[:4], int.from_bytes(header[4:], "little")
+            if chunk == b"data":
+                if length in (0, 0xFFFFFFFF):
+                    return 0
+                return max(0, length - (size - f.tell()))
+            f.seek(length + (length & 1), 1)  # chunks are padded to even sizes
+
+
 def read_waveform(path, sample_rate, resample=False):
     """Reads a mono float32 waveform at ``sample_rate``.
 
@@ -53,6 +90,12 @@ def read_waveform(path, sample_rate, resample=False):
             "%s: cannot be decoded (%s); the file is corrupt: delete it "
             "or re-download the corpus, then re-run the data preparation" % (path, err)
         ) from None
+    missing = wav_shortfall(path)
+    if missing:
+        raise AudioError(
+            "%s: the file is truncated (its header declares %d more bytes of samples than it "
+            "holds); copy or generate it again, or remove it from the manifest" % (path, missing)
+        )
     if wav.shape[0] == 0:
         raise AudioError(
             "%s: the file holds no samples; delete it and re-run the data "

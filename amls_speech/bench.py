@@ -106,6 +106,9 @@ def make_parser():
                    help="runs trained side by side, each in its own process with cores/jobs threads; "
                    "an adaptive run waits for its source-only run. 2 on the 2-core machine: two "
                    "1-thread bf16 runs give about 1.6x the throughput of one 2-thread run")
+    p.add_argument("--warm_start_from", metavar="OUT",
+                   help="the adaptive methods start from the source-only runs of this earlier --out "
+                   "(same tasks, seeds and presets), for ablations that change only the adaptation")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override an hparams key in every run (YAML value), e.g. --set adversarial_weight=0.1")
     return p
@@ -150,6 +153,8 @@ def overrides_for(args, task, method, seed, n_shared, runs_root, embedded_data=N
         over.update(method="oracle", train_on="target",
                     n_classes=len(task_partition(task, n_shared or None).shared) + 1)
     over.update(parse_settings(args.set))
+    if args.warm_start_from and method in ADAPTIVE:
+        over["warm_start_folder"] = source_only_save_folder(args, task, seed, n_shared)
     if args.data_folder and recipe == "emotion":
         over["crema_folder"] = str(Path(args.data_folder) / "CREMA-D")
         over["ravdess_folder"] = str(Path(args.data_folder) / "RAVDESS")
@@ -165,10 +170,26 @@ def overrides_for(args, task, method, seed, n_shared, runs_root, embedded_data=N
     return over
 
 
+def source_only_save_folder(args, task, seed, n_shared):
+    """The checkpoint folder of the source-only run of ``--warm_start_from`` for this task and seed."""
+    from amls_speech.recipe import load_hparams
+
+    over = {"task": task, "seed": seed,
+            "results_root": str(Path(args.warm_start_from) / "runs" / RECIPE_OF_TASK[task])}
+    if n_shared:
+        over["n_shared"] = n_shared
+    folder = load_hparams(hparams_file(args, task, "source_only"), over)["save_folder"]
+    if not os.path.isdir(folder):
+        raise SystemExit("--warm_start_from %s: no source-only run for %s seed %d (%s); run it there "
+                         "first" % (args.warm_start_from, task, seed, folder))
+    return folder
+
+
 def run_conditions(args):
     """What every record in one ``--out`` folder must share to be comparable."""
     return {
         "settings": parse_settings(args.set),
+        "warm_start_from": args.warm_start_from,
         "epochs": dict(zip(("source", "adapt"), epochs(args))),
         "precision": args.precision,
         "data": ("corpus at %s" % args.data_folder) if args.data_folder

@@ -13,6 +13,7 @@ from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.utils.data_pipeline import provides, takes
 
+from amls_speech.partitions import SHARED, SOURCE_PRIVATE, TARGET_PRIVATE
 from amls_speech.sampling import PairedSampler
 
 REQUIRED_COLUMNS = ("ID", "wav", "duration", "label", "label_set", "domain", "speaker")
@@ -57,6 +58,55 @@ def check_manifest(path, max_listed=5):
             "is incomplete: re-run the data preparation" % (path, len(absent), absent[:max_listed])
         )
     return rows
+
+
+ALLOWED_LABEL_SETS = {"source": (SHARED, SOURCE_PRIVATE), "target": (SHARED, TARGET_PRIVATE)}
+
+
+def check_label_sets(manifests, partition=None):
+    """Checks the ``label_set`` column of a run's manifests against each other and the partition.
+
+    Arguments
+    ---------
+    manifests : dict
+        Manifest path -> its rows; paths whose file name starts with
+        ``source`` hold source rows, the others target rows.
+    partition : amls_speech.partitions.LabelPartition or None
+        The hparams' label space, where the recipe gives one.
+
+    Example
+    -------
+    >>> ok = {"source_train.csv": [{"label": "yes", "label_set": "shared"}],
+    ...       "target_test.csv": [{"label": "yes", "label_set": "shared"}]}
+    >>> check_label_sets(ok)
+    >>> bad = {"source_train.csv": [{"label": "wow", "label_set": "target_private"}]}
+    >>> check_label_sets(bad)
+    Traceback (most recent call last):
+    ...
+    amls_speech.data.ManifestError: source_train.csv: label 'wow' has label_set 'target_private', ...
+    """
+    seen = {}
+    for path, rows in manifests.items():
+        side = "source" if os.path.basename(path).startswith("source") else "target"
+        for row in rows:
+            label, label_set = row["label"], row["label_set"]
+            if partition is not None and label not in partition.classes:
+                raise ManifestError(
+                    "%s: label %r is outside the hparams' label space (%d classes: %s...); the "
+                    "manifest comes from another corpus or partition: re-run the preparation"
+                    % (path, label, len(partition.classes), ", ".join(partition.classes[:5])))
+            expected = partition.label_set(label) if partition is not None else None
+            if label_set not in ALLOWED_LABEL_SETS[side] or (expected and label_set != expected):
+                raise ManifestError(
+                    "%s: label %r has label_set %r, but %s; the manifest was written for another "
+                    "partition (or edited): delete the manifest folder and re-run the preparation"
+                    % (path, label, label_set, "the partition says %r" % expected if expected else
+                       "a %s manifest holds only %s" % (side, " or ".join(ALLOWED_LABEL_SETS[side]))))
+            if seen.setdefault(label, (label_set, path))[0] != label_set:
+                raise ManifestError(
+                    "%s: label %r has label_set %r, but %s says %r; the manifests disagree: delete "
+                    "the manifest folder and re-run the preparation"
+                    % (path, label, label_set, seen[label][1], seen[label][0]))
 
 
 class LabelEncoding:

@@ -125,6 +125,14 @@ class PseudoLabelLog:
         self.epochs[epoch] = {"seen": len(self._seen), "admitted": self._admitted}
         self._seen, self._admitted = set(), {}
 
+    def state(self):
+        """Everything recorded so far, the current epoch's part included (for checkpoints)."""
+        return {"epochs": self.epochs, "seen": sorted(self._seen), "admitted": dict(self._admitted)}
+
+    def load_state(self, state):
+        self.epochs = dict(state["epochs"])
+        self._seen, self._admitted = set(state["seen"]), dict(state["admitted"])
+
 
 def pseudo_label_precision(epochs, truth, classes):
     """Per epoch: share of target clips admitted, their precision and private share.

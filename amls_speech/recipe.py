@@ -20,6 +20,7 @@ from amls_speech.data import (
     LabelEncoding,
     ManifestError,
     PairedDataset,
+    check_label_sets,
     check_manifest,
     make_dataset,
 )
@@ -103,6 +104,9 @@ def build(hparams, run_opts=None):
     Adds ``classes`` and ``shared_classes`` (read from the manifests) to ``hparams``.
     """
     run_on_main(hparams["prepare"], kwargs={"save_folder": hparams["manifest_folder"]})
+    partition = getattr(hparams["prepare"], "keywords", {}).get("partition")  # where the hparams give one
+    check_label_sets({path: check_manifest(path) for path in
+                      (manifest_path(hparams, name) for name in MANIFESTS)}, partition)
     classes, shared = label_sets(hparams)
     datasets = load_datasets(hparams, LabelEncoding(classes))
     hparams.update(classes=classes, shared_classes=shared)

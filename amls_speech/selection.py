@@ -144,6 +144,13 @@ class EpochThreshold(torch.nn.Module):
     def observe(self, weights):
         self._seen.append(weights.detach().float().cpu())
 
+    def get_extra_state(self):
+        # the weights seen so far this epoch: a mid-epoch checkpoint keeps them
+        return torch.cat(self._seen) if self._seen else torch.zeros(0)
+
+    def set_extra_state(self, state):
+        self._seen = [state] if len(state) else []
+
     def update(self):
         if self.rule != "fixed" and self._seen:
             values = torch.cat(self._seen).numpy()

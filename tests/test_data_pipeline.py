@@ -55,6 +55,11 @@ def test_read_waveform_errors_name_the_file(tmp_path):
     with pytest.raises(AudioError, match="rate.wav: sample rate is 8000 Hz, expected 16000 Hz"):
         read_waveform(rate, 16000)
     assert read_waveform(rate, 16000, resample=True).shape == (16000,)
+    truncated = write_wav(tmp_path / "truncated.wav", n=16000)
+    data = open(truncated, "rb").read()
+    open(truncated, "wb").write(data[:-1000])
+    with pytest.raises(AudioError, match="truncated.wav: the file is truncated .*1000 more bytes"):
+        read_waveform(truncated, 16000)
 
 
 def test_stereo_is_averaged_and_length_fixed(tmp_path):
@@ -139,3 +144,32 @@ def test_class_balanced_sampler_draws_every_class_equally():
     assert [plain.count(c) for c in "abc"] == [270, 27, 3]  # three plain passes of the source
     with pytest.raises(ValueError, match="one source label per source example"):
         PairedSampler(100, 300, balance="class")
+
+
+def test_a_manifest_whose_label_sets_disagree_with_the_partition_is_refused(tiny_keywords, tmp_path):
+    from pathlib import Path
+
+    from amls_speech.data import ManifestError
+    from amls_speech.recipe import build, load_hparams, manifest_path
+
+    hparams_file = Path(__file__).resolve().parents[1] / "recipes" / "gender" / "hparams" / "source_only.yaml"
+    over = {"data_folder": str(tiny_keywords), "results_root": str(tmp_path), "source_valid_ratio": 0.25}
+    hp = load_hparams(hparams_file, over)
+    build(hp, {"device": "cpu"})  # prepares; the manifests are consistent
+    path = manifest_path(hp, "target_test")
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    fields = list(rows[0])
+    shared_row = next(i for i, r in enumerate(rows) if r["label_set"] == "shared")
+    for edit, message in (({"label_set": "source_private"}, "the partition says 'shared'"),
+                          ({"label_set": "target_private"}, "the partition says 'shared'"),
+                          ({"label": "banana"}, "outside the hparams' label space")):
+        broken = [dict(r) for r in rows]
+        broken[shared_row].update(edit)
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(broken)
+        # the preparation stamp still matches its arguments: the edited file is what a run reads
+        with pytest.raises(ManifestError, match="target_test.csv: label .*" + message.replace("'", ".")):
+            build(load_hparams(hparams_file, over), {"device": "cpu"})

@@ -180,3 +180,18 @@ def test_report_refuses_a_readme_without_markers(tmp_path):
     with pytest.raises(SystemExit, match="results:start"):
         report.main([str(results), "--readme", str(readme)])
     assert readme.read_text() == "no markers here\n"
+
+
+def test_an_ablation_starts_from_the_source_only_runs_of_another_benchmark(tiny_keywords, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "PRESETS", {"full": TINY_PRESET})
+    common = ["--tasks", "M2F", "--seeds", "0", "--data_folder", str(tiny_keywords)]
+    bench.main(common + ["--methods", "source_only", "--out", str(tmp_path / "main")])
+    with pytest.raises(SystemExit, match="no source-only run for M2F seed 0"):
+        bench.main(common + ["--methods", "amls", "--warm_start_from", str(tmp_path / "elsewhere"),
+                             "--out", str(tmp_path / "bad")])
+    bench.main(common + ["--methods", "amls", "--set", "weight_normalization=mean",
+                         "--warm_start_from", str(tmp_path / "main"), "--out", str(tmp_path / "ablation")])
+    results = json.loads((tmp_path / "ablation" / "results.json").read_text())
+    assert [r["method"] for r in results] == ["amls"] and results[0]["warm_start_from"] == str(tmp_path / "main")
+    # no source-only run was made in the ablation's folder: the start came from the main one
+    assert not (tmp_path / "ablation" / "runs" / "gender" / "M2F" / "shared10" / "source_only").exists()

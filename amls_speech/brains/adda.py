@@ -102,7 +102,9 @@ class ADDA(AdaptationBrain):
     def fit_batch(self, batch):
         if not self.adapting:
             return super().fit_batch(batch)
+        self.restore_training_state()  # Brain.fit_batch's on_fit_batch_start is bypassed here
         terms = self.adversarial_step(batch)
+        self.check_finite(terms)  # after its two updates: ADDA steps inside adversarial_step
         self.record_terms(terms)
         self.optimizer_step += 1
         return sum(terms.values()).cpu()

@@ -46,6 +46,13 @@ class AMLS(AdaptationBrain):
         super().__init__(*args, **kwargs)
         self.pseudo_log = PseudoLabelLog()  # what was admitted, per epoch (diagnostics)
 
+    def resume_state(self):
+        return dict(super().resume_state(), pseudo_log=self.pseudo_log.state())
+
+    def load_resume_state(self, state):
+        super().load_resume_state(state)
+        self.pseudo_log.load_state(state["pseudo_log"])
+
     def weights(self, out, labels):
         """delta_T (raw, for the thresholds) and the weights of L_adv (all detached)."""
         n = out["n_source"]

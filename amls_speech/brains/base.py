@@ -18,10 +18,15 @@ from torch.utils.data import DataLoader
 from amls_speech.data import PairedBatch, labels
 from amls_speech.diagnostics import rejection_signals
 from amls_speech.metrics import OpenSetStats
+from amls_speech.resume import TrainingState
 from amls_speech.schedules import Progress, dann_lambda
 from amls_speech.selection import choose_threshold, information_maximization
 
 logger = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A training loss term became NaN or infinite; the message names the term, epoch and step."""
 
 
 def unwrap(module):
@@ -79,6 +84,9 @@ class AdaptationBrain(sb.Brain):
 
     def on_fit_start(self):
         fresh = self.checkpointer is None or self.checkpointer.find_checkpoint() is None
+        self.training_state = TrainingState(self)
+        if self.checkpointer is not None and "training_state" not in self.checkpointer.recoverables:
+            self.checkpointer.add_recoverable("training_state", self.training_state)
         try:
             super().on_fit_start()  # resumes from the latest checkpoint, if any
         except RuntimeError as err:
@@ -145,7 +153,21 @@ class AdaptationBrain(sb.Brain):
         lam = dann_lambda(self.training_progress(), getattr(self.hparams, "grl_gamma", 10.0))
         return getattr(self.hparams, "adversarial_weight", 1.0) * lam
 
+    def resume_state(self):
+        """Running sums of the current epoch that a mid-epoch checkpoint must keep."""
+        return {"loss_terms": dict(self.loss_terms)}
+
+    def load_resume_state(self, state):
+        self.loss_terms = dict(state["loss_terms"])
+
+    def restore_training_state(self):
+        """Puts back the generators and running sums of an intra-epoch checkpoint (once, if resumed)."""
+        state = getattr(self, "training_state", None)
+        if state is not None:
+            state.apply()
+
     def on_fit_batch_start(self, batch, should_step):
+        self.restore_training_state()
         annealing = getattr(self.hparams, "lr_annealing", None)
         if annealing is not None:
             for opt in self.optimizers_dict.values():
@@ -176,6 +198,21 @@ class AdaptationBrain(sb.Brain):
         """L_cls: cross-entropy on the source half."""
         return F.cross_entropy(out["logits"][: out["n_source"]], labels(batch.source))
 
+    def check_finite(self, terms):
+        """Stops at the first NaN or infinite loss term, naming it; no step is taken with it.
+
+        Nothing is saved after the error, so the run's last checkpoint is the
+        last good state and the same command resumes from it.
+        """
+        for name, value in terms.items():
+            if not torch.isfinite(value.detach()).all():
+                folder = getattr(self.checkpointer, "checkpoints_dir", None)
+                raise NonFiniteLossError(
+                    "loss term %r is %s at epoch %d, step %d: no step was taken with it and the last "
+                    "good checkpoint (in %s) is kept. Lower the learning rate or the adversarial "
+                    "weight, or check the input features, then run the same command to resume"
+                    % (name, float(value.detach().float().sum()), self.epoch, self.step, folder))
+
     def record_terms(self, terms):
         """Adds a batch's loss terms to the epoch totals that the train log shows."""
         for name, value in terms.items():
@@ -184,6 +221,7 @@ class AdaptationBrain(sb.Brain):
     def compute_objectives(self, out, batch, stage):
         if stage == sb.Stage.TRAIN:
             terms = self.train_losses(out, batch)
+            self.check_finite(terms)
             self.record_terms(terms)
             return sum(terms.values())
         if stage == sb.Stage.VALID:
@@ -295,6 +333,9 @@ class AdaptationBrain(sb.Brain):
     def on_stage_start(self, stage, epoch=None):
         self.loss_terms = {}
         self.valid_correct, self.valid_total = 0, 0
+        state = getattr(self, "training_state", None)
+        if stage == sb.Stage.TRAIN and self.step == 0 and state is not None:
+            state.apply()  # resumed from an end-of-epoch checkpoint
         if stage == sb.Stage.TEST:
             self.test_stats = OpenSetStats(self.hparams.classes, self.hparams.shared_classes)
             self.test_records = []

@@ -178,8 +178,9 @@ def source_only_save_folder(args, task, seed, n_shared):
             "results_root": str(Path(args.warm_start_from) / "runs" / RECIPE_OF_TASK[task])}
     if n_shared:
         over["n_shared"] = n_shared
+    over["checkpointer"] = None  # not built: it would create the folder it is asked about
     folder = load_hparams(hparams_file(args, task, "source_only"), over)["save_folder"]
-    if not os.path.isdir(folder):
+    if not any(Path(folder).glob("CKPT+*/CKPT.yaml")):
         raise SystemExit("--warm_start_from %s: no source-only run for %s seed %d (%s); run it there "
                          "first" % (args.warm_start_from, task, seed, folder))
     return folder

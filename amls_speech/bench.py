@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from amls_speech.logs import quiet
 from amls_speech import report
 from amls_speech.atomic import write_json_atomic
 from amls_speech.recipe import run_recipe
@@ -237,7 +238,7 @@ def start_worker(threads):
     import torch
 
     torch.set_num_threads(threads)
-    logging.basicConfig(level=logging.WARNING)
+    quiet()
 
 
 def run_parallel(jobs, todo, submit_args, on_done, train=train_one):
@@ -292,7 +293,7 @@ def main(argv=None, embedded_data=None):
     args = make_parser().parse_args(argv)
     if args.jobs < 1:
         raise SystemExit("--jobs must be >= 1, got %d" % args.jobs)
-    logging.basicConfig(level=logging.WARNING)
+    quiet()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"

@@ -27,6 +27,7 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.dataio.batch import PaddedBatch
 from tqdm import tqdm
 
+from amls_speech.logs import quiet
 from amls_speech.audio import read_waveform
 from amls_speech.brains.base import SELECTION_KEYS
 from amls_speech.data import LabelEncoding
@@ -223,11 +224,12 @@ def main(argv=None):
     p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    quiet()
     try:
         model = AdaptedClassifier.from_run(args.run_folder, args.device)
     except RunFolderError as err:
         raise SystemExit("amls-predict: %s" % err)
+    quiet()  # the loggers the hparams' imports created
     files = audio_files(args.inputs)
     if not files:
         raise SystemExit("amls-predict: no audio file (%s) in %s" % ("/".join(AUDIO_SUFFIXES), " ".join(args.inputs)))

@@ -22,6 +22,7 @@ import logging
 import numpy as np
 import speechbrain as sb
 
+from amls_speech.logs import quiet
 from amls_speech.bench import parse_settings
 from amls_speech.recipe import build, load_hparams
 from amls_speech.report import pyplot, save_figure
@@ -108,5 +109,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
+    quiet()
     main()

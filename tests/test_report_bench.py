@@ -94,12 +94,16 @@ def test_bench_end_to_end_resumes(tiny_keywords, tmp_path, monkeypatch):
     assert (out / "results.json").read_bytes() == before
 
 
+def tiny_bench(corpus, out, monkeypatch, *argv):
+    """``amls-bench`` on M2F seed 0 of ``corpus`` with one epoch per run; returns the records."""
+    monkeypatch.setattr(bench, "PRESETS", {"full": TINY_PRESET})
+    bench.main(["--tasks", "M2F", "--seeds", "0", "--data_folder", str(corpus), "--out", str(out), *argv])
+    return json.loads((out / "results.json").read_text())
+
+
 def test_bench_sweep_runs_apart_from_the_main_runs(tiny_keywords, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    monkeypatch.setattr(bench, "PRESETS", {"full": TINY_PRESET})
-    bench.main(["--tasks", "M2F", "--methods", "source_only", "--seeds", "0", "--sweep_shared", "3",
-                "--data_folder", str(tiny_keywords), "--out", str(out)])
-    results = json.loads((out / "results.json").read_text())
+    results = tiny_bench(tiny_keywords, out, monkeypatch, "--methods", "source_only", "--sweep_shared", "3")
     assert [(r["n_shared"], len(r["shared_classes"]), len(r["classes"])) for r in results] == [
         (None, 10, 20), (3, 3, 13)]
     assert (out / "fig3_shared_sweep.png").stat().st_size > 1000
@@ -144,10 +148,7 @@ def test_parallel_runner_keeps_finished_runs_when_one_fails(tmp_path):
 
 def test_bench_with_two_jobs_warm_starts_from_the_source_only_run(tiny_keywords, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    monkeypatch.setattr(bench, "PRESETS", {"full": TINY_PRESET})
-    bench.main(["--tasks", "M2F", "--methods", "source_only,dann,oracle", "--seeds", "0", "--jobs", "2",
-                "--data_folder", str(tiny_keywords), "--out", str(out)])
-    results = json.loads((out / "results.json").read_text())
+    results = tiny_bench(tiny_keywords, out, monkeypatch, "--methods", "source_only,dann,oracle", "--jobs", "2")
     assert sorted(r["method"] for r in results) == ["dann", "oracle", "source_only"]
     # the DANN run found the source-only checkpoint (a missing one is an error)
     assert (out / "runs" / "gender" / "M2F" / "shared10" / "dann" / "seed0" / "results.json").exists()
@@ -183,15 +184,12 @@ def test_report_refuses_a_readme_without_markers(tmp_path):
 
 
 def test_an_ablation_starts_from_the_source_only_runs_of_another_benchmark(tiny_keywords, tmp_path, monkeypatch):
-    monkeypatch.setattr(bench, "PRESETS", {"full": TINY_PRESET})
-    common = ["--tasks", "M2F", "--seeds", "0", "--data_folder", str(tiny_keywords)]
-    bench.main(common + ["--methods", "source_only", "--out", str(tmp_path / "main")])
+    tiny_bench(tiny_keywords, tmp_path / "main", monkeypatch, "--methods", "source_only")
     with pytest.raises(SystemExit, match="no source-only run for M2F seed 0"):
-        bench.main(common + ["--methods", "amls", "--warm_start_from", str(tmp_path / "elsewhere"),
-                             "--out", str(tmp_path / "bad")])
-    bench.main(common + ["--methods", "amls", "--set", "weight_normalization=mean",
-                         "--warm_start_from", str(tmp_path / "main"), "--out", str(tmp_path / "ablation")])
-    results = json.loads((tmp_path / "ablation" / "results.json").read_text())
+        tiny_bench(tiny_keywords, tmp_path / "bad", monkeypatch, "--methods", "amls",
+                   "--warm_start_from", str(tmp_path / "elsewhere"))
+    results = tiny_bench(tiny_keywords, tmp_path / "ablation", monkeypatch, "--methods", "amls",
+                         "--set", "weight_normalization=mean", "--warm_start_from", str(tmp_path / "main"))
     assert [r["method"] for r in results] == ["amls"] and results[0]["warm_start_from"] == str(tmp_path / "main")
     # no source-only run was made in the ablation's folder: the start came from the main one
     assert not (tmp_path / "ablation" / "runs" / "gender" / "M2F" / "shared10" / "source_only").exists()

@@ -1,14 +1,16 @@
 """Command-line logging: warnings and errors only, SpeechBrain's loggers included."""
 
 import logging
+import os
 
 
 def quiet(level=logging.WARNING):
     """Sets the root logger and every ``speechbrain`` logger to ``level``.
 
-    SpeechBrain gives its module loggers their own level (INFO) when they are
-    created, so a root level alone does not silence them; loggers created
-    later start at ``level`` through their parent.
+    SpeechBrain gives each module logger its own level when it is created
+    (``SB_LOG_LEVEL``, INFO by default), so a root level alone does not
+    silence them: the existing ones are set here, and ``SB_LOG_LEVEL`` makes
+    those created later (and in worker processes) start at ``level``.
 
     Example
     -------
@@ -19,6 +21,7 @@ def quiet(level=logging.WARNING):
     True
     """
     logging.basicConfig(level=level, force=True)
+    os.environ["SB_LOG_LEVEL"] = logging.getLevelName(level)
     for name in list(logging.root.manager.loggerDict):
         if name == "speechbrain" or name.startswith("speechbrain."):
             logging.getLogger(name).setLevel(level)

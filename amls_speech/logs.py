@@ -14,13 +14,17 @@ def quiet(level=logging.WARNING):
 
     Example
     -------
+    >>> root, env = logging.getLogger().level, os.environ.get("SB_LOG_LEVEL")
     >>> noisy = logging.getLogger("speechbrain.example")
     >>> noisy.setLevel(logging.INFO)
     >>> quiet()
-    >>> noisy.getEffectiveLevel() == logging.WARNING
-    True
+    >>> noisy.getEffectiveLevel() == logging.WARNING, os.environ["SB_LOG_LEVEL"]
+    (True, 'WARNING')
+    >>> logging.getLogger().setLevel(root)  # leave the caller's logging as it was
+    >>> _ = os.environ.pop("SB_LOG_LEVEL") if env is None else os.environ.update(SB_LOG_LEVEL=env)
     """
-    logging.basicConfig(level=level, force=True)
+    logging.basicConfig(level=level)  # a handler, unless the application has one
+    logging.getLogger().setLevel(level)
     os.environ["SB_LOG_LEVEL"] = logging.getLevelName(level)
     for name in list(logging.root.manager.loggerDict):
         if name == "speechbrain" or name.startswith("speechbrain."):

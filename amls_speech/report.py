@@ -96,12 +96,29 @@ def grouped(records, **match):
     return groups
 
 
+def cell(values, show_n=False):
+    """``mean_std`` of ``values``, with the number of runs behind it when ``show_n``.
+
+    Example
+    -------
+    >>> cell([0.5, 0.7]), cell([0.5, 0.7], show_n=True), cell([], show_n=True)
+    ('60.0 ± 10.0', '60.0 ± 10.0 (n=2)', 'n/a')
+    """
+    text = mean_std(values)
+    return text + " (n=%d)" % len(values) if show_n and text != "n/a" else text
+
+
 def table1(records):
-    """Markdown: methods x tasks, mean ± std of the score, then the other metrics."""
+    """Markdown: methods x tasks, mean ± std of the score, then the other metrics.
+
+    Where the cells rest on different numbers of runs (a benchmark still
+    running), each cell says how many.
+    """
     main = [r for r in records if not r.get("n_shared")]
     groups = grouped(main)
     tasks = [t for t in TASK_ORDER if any(k[1] == t for k in groups)]
     methods = [m for m in METHOD_ORDER if any(k[0] == m for k in groups)]
+    show_n = len({len(groups.get((m, t), [])) for m in methods for t in tasks} - {0}) > 1
     data = sorted({r.get("data", "unknown") for r in main})
     seeds = sorted({r["seed"] for r in main})
     settings = sorted({json.dumps(r.get("settings") or {}, sort_keys=True) for r in main})
@@ -116,20 +133,20 @@ def table1(records):
     for m in methods:
         sel = {r["checkpoint_selection"] + ", threshold: " + str(r["threshold_rule"])
                for g in groups for r in groups[g] if g[0] == m}
-        cells = [mean_std([r["score"] for r in groups.get((m, t), [])]) for t in tasks]
+        cells = [cell([r["score"] for r in groups.get((m, t), [])], show_n) for t in tasks]
         lines.append("| %s | %s | %s |" % (METHOD_NAMES[m], "; ".join(sorted(sel)), " | ".join(cells)))
     for m in methods:
         oracle = [[oracle_score(r) for r in groups.get((m, t), [])] for t in tasks]
-        if any(v is not None for cell in oracle for v in cell):
-            cells = [mean_std([v for v in cell if v is not None]) for cell in oracle]
+        if any(v is not None for values in oracle for v in values):
+            cells = [cell([v for v in values if v is not None], show_n) for values in oracle]
             lines.append("| %s (oracle threshold) | threshold chosen on target TEST labels | %s |"
                          % (METHOD_NAMES[m], " | ".join(cells)))
     auc_rows = []
     for m in methods:
         cells = [[rejection_auroc(r) for r in groups.get((m, t), [])] for t in tasks]
-        if any(v is not None for cell in cells for v in cell):
+        if any(v is not None for values in cells for v in values):
             auc_rows.append("| %s | %s |" % (METHOD_NAMES[m], " | ".join(
-                mean_std([v for v in cell if v is not None]) for cell in cells)))
+                cell([v for v in values if v is not None], show_n) for values in cells)))
     if auc_rows:
         lines += ["", "AUROC (%) of the rejection score, shared vs private target test samples "
                   "(50 = chance; a diagnostic that reads the test labels):", "",
@@ -140,7 +157,7 @@ def table1(records):
                   "| method | " + " | ".join(tasks) + " |",
                   "| --- | " + " | ".join("---" for _ in tasks) + " |"]
         for m in methods:
-            cells = [mean_std([r[metric] for r in groups.get((m, t), [])]) for t in tasks]
+            cells = [cell([r[metric] for r in groups.get((m, t), [])], show_n) for t in tasks]
             lines.append("| %s | %s |" % (METHOD_NAMES[m], " | ".join(cells)))
     return "\n".join(lines) + "\n"
 

@@ -169,8 +169,8 @@ def test_report_rebuilds_the_readme_block_from_per_run_records(tmp_path):
     text = readme.read_text()
     assert text.startswith("intro\n<!-- results:start -->\n") and text.endswith("<!-- results:end -->\nafter\n")
     assert "stale table" not in text
-    assert "| AMLS | last, threshold: otsu | 70.0 ± 10.0 |" in text  # mean and std of the two seeds
-    assert "| Source | last, threshold: none (closed set) | 40.0 ± 0.0 |" in text
+    assert "| AMLS | last, threshold: otsu | 70.0 ± 10.0 (n=2) |" in text  # two seeds; cells differ in n
+    assert "| Source | last, threshold: none (closed set) | 40.0 ± 0.0 (n=1) |" in text
 
 
 def test_report_refuses_a_readme_without_markers(tmp_path):

@@ -16,7 +16,8 @@ install: $(STAMP)
 
 # The main job: generate the embedded (synthetic) keyword corpus if missing (a
 # smaller one than the benchmark's, 24 voices x 4 takes a gender),
-# prepare M->F, train every method, print the results table.
+# prepare M->F, train every method (two 1-thread jobs side by side: the
+# fastest use of 2 cores), print the results table.
 demo: install
 	$(VENV)/bin/amls-bench --tasks M2F --seeds 0 --preset quick --precision bf16 --jobs 2 --out results/demo
 

@@ -143,7 +143,7 @@ def source_classes(rows):
     return sorted({r["label"] for r in rows})
 
 
-def make_dataset(manifest, features, encoding=None, rows=None):
+def make_dataset(manifest, features, encoding=None):
     """A ``DynamicItemDataset`` with ``feats`` (and ``label_id`` if ``encoding`` is given).
 
     Arguments
@@ -155,7 +155,7 @@ def make_dataset(manifest, features, encoding=None, rows=None):
     encoding : LabelEncoding or None
         If None the labels stay hidden: use this for unlabelled target data.
     """
-    rows = check_manifest(manifest) if rows is None else rows  # rows: already checked by the caller
+    rows = check_manifest(manifest)
     data = {r["ID"]: {k: v for k, v in r.items() if k != "ID"} for r in rows}
     dataset = DynamicItemDataset(data)
 

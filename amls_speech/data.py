@@ -16,7 +16,29 @@ from speechbrain.utils.data_pipeline import provides, takes
 from amls_speech.partitions import SHARED, SOURCE_PRIVATE, TARGET_PRIVATE
 from amls_speech.sampling import PairedSampler
 
-REQUIRED_COLUMNS = ("ID", "wav", "duration", "label", "label_set", "domain", "speaker")
+REQUIRED_COLUMNS = ("ID", "label", "label_set", "domain")
+# the input column of each modality, and the columns that come with it
+INPUT_COLUMNS = {"wav": ("duration", "speaker"), "image": ()}
+
+
+def input_column(fieldnames, path="manifest"):
+    """The input column of a manifest header: ``wav`` (audio) or ``image``.
+
+    Example
+    -------
+    >>> input_column(["ID", "image", "label"])
+    'image'
+    >>> input_column(["ID", "label"], "m.csv")
+    Traceback (most recent call last):
+    ...
+    amls_speech.data.ManifestError: m.csv has no input column: one of ['wav', 'image'] ...
+    """
+    found = [c for c in INPUT_COLUMNS if c in (fieldnames or [])]
+    if len(found) != 1:
+        raise ManifestError("%s has %s input column: one of %s is needed (wav for audio, image "
+                            "for pictures); re-run the data preparation"
+                            % (path, "more than one" if found else "no", list(INPUT_COLUMNS)))
+    return found[0]
 
 
 class ManifestError(ValueError):
@@ -24,7 +46,7 @@ class ManifestError(ValueError):
 
 
 def check_manifest(path, max_listed=5):
-    """Checks columns, emptiness and that every listed audio file exists.
+    """Checks columns, emptiness and that every listed input file (audio or image) exists.
 
     Returns the rows (list of dict) so callers need not read the file twice.
 
@@ -42,7 +64,9 @@ def check_manifest(path, max_listed=5):
         raise ManifestError("%s: manifest not found; run the data preparation first" % path)
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        missing_cols = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        column = input_column(reader.fieldnames, path)
+        missing_cols = [c for c in REQUIRED_COLUMNS + INPUT_COLUMNS[column]
+                        if c not in (reader.fieldnames or [])]
         if missing_cols:
             raise ManifestError("%s lacks column(s) %s" % (path, missing_cols))
         rows = list(reader)
@@ -51,11 +75,12 @@ def check_manifest(path, max_listed=5):
             "%s has no rows: the preparation found no data for this set; check the "
             "data folder, the domain names and the label partition" % path
         )
-    absent = [r["wav"] for r in rows if not os.path.isfile(r["wav"])]
+    absent = [r[column] for r in rows if not os.path.isfile(r[column])]
     if absent:
         raise ManifestError(
-            "%s lists %d audio file(s) that do not exist, e.g. %s; the corpus moved or "
-            "is incomplete: re-run the data preparation" % (path, len(absent), absent[:max_listed])
+            "%s lists %d %s file(s) that do not exist, e.g. %s; the corpus moved or is incomplete: "
+            "re-run the data preparation" % (path, len(absent), "audio" if column == "wav" else
+                                             "image", absent[:max_listed])
         )
     return rows
 
@@ -151,21 +176,17 @@ def make_dataset(manifest, features, encoding=None):
     manifest : str
         CSV manifest path (checked with :func:`check_manifest`).
     features : callable
-        Maps a wav path to a ``(frames, coeffs)`` tensor (a ``FeaturePipeline``).
+        Maps the manifest's input (a wav or image path) to a tensor: a
+        ``FeaturePipeline`` (``(frames, coeffs)``) or an ``ImageLoader``
+        (``(channels, height, width)``).
     encoding : LabelEncoding or None
         If None the labels stay hidden: use this for unlabelled target data.
     """
     rows = check_manifest(manifest)
     data = {r["ID"]: {k: v for k, v in r.items() if k != "ID"} for r in rows}
     dataset = DynamicItemDataset(data)
-
-    @takes("wav")
-    @provides("feats")
-    def feats_pipeline(wav):
-        return features(wav)
-
     keys = ["id", "feats"]
-    dataset.add_dynamic_item(feats_pipeline)
+    dataset.add_dynamic_item(features, takes=input_column(list(rows[0])), provides="feats")
     if encoding is not None:
 
         @takes("label")

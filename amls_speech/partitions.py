@@ -166,3 +166,31 @@ def emotion_partition():
         source_private=["Happy", "Sad"],
         shared=["Calm", "Angry", "Fear"],
     )
+
+
+DIGITS = tuple("0123456789")
+DIGIT_LABEL_SPACES = ("closed", "mismatched")
+
+
+def digit_partition(label_space="closed"):
+    """Partitions of the digit tasks (vision recipes).
+
+    ``closed``: both domains have all ten digits (the DANN paper's Table 1).
+    ``mismatched``: source digits 0-6, target digits 3-9, so 3-6 are shared,
+    0-2 source-private and 7-9 target-private: the speech tasks' setting on
+    images, for all five methods.
+
+    Example
+    -------
+    >>> p = digit_partition()
+    >>> len(p.shared), p.classes_in(TARGET_PRIVATE)
+    (10, [])
+    >>> q = digit_partition("mismatched")
+    >>> q.source_classes, q.shared, q.classes_in(TARGET_PRIVATE)
+    (['0', '1', '2', '3', '4', '5', '6'], ['3', '4', '5', '6'], ['7', '8', '9'])
+    """
+    if label_space not in DIGIT_LABEL_SPACES:
+        raise ValueError("label_space must be one of %s, got %r" % (DIGIT_LABEL_SPACES, label_space))
+    if label_space == "closed":
+        return LabelPartition(DIGITS, source_private=[], shared=list(DIGITS))
+    return LabelPartition(DIGITS, source_private=["0", "1", "2"], shared=["3", "4", "5", "6"])

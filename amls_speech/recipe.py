@@ -58,29 +58,34 @@ def label_sets(hparams):
     return classes, shared
 
 
-def held_out_speakers(rows, fraction, seed):
-    """A seeded ``fraction`` of the speakers in ``rows`` (at least one, never all).
+def held_out_groups(rows, fraction, seed, key="speaker"):
+    """A seeded ``fraction`` of the groups (``key``: speakers, or images) in ``rows``.
+
+    At least one group is held out, never all.
 
     Example
     -------
     >>> rows = [{"speaker": s} for s in "aabbccdd"]
-    >>> len(held_out_speakers(rows, 0.25, seed=0))
+    >>> len(held_out_groups(rows, 0.25, seed=0))
     1
+    >>> len(held_out_groups([{"ID": str(i)} for i in range(10)], 0.2, 0, key="ID"))
+    2
     """
-    speakers = sorted({r["speaker"] for r in rows})
-    if len(speakers) < 2:
-        raise ManifestError("the target adaptation set has %d speaker(s); a held-out calibration "
-                            "part needs two or more: set calibration_fraction: 0" % len(speakers))
-    n = min(len(speakers) - 1, max(1, round(fraction * len(speakers))))
-    order = np.random.default_rng(seed).permutation(len(speakers))
-    return {speakers[i] for i in order[:n]}
+    groups = sorted({r[key] for r in rows})
+    if len(groups) < 2:
+        raise ManifestError("the target adaptation set has %d %s value(s); a held-out calibration "
+                            "part needs two or more: set calibration_fraction: 0" % (len(groups), key))
+    n = min(len(groups) - 1, max(1, round(fraction * len(groups))))
+    order = np.random.default_rng(seed).permutation(len(groups))
+    return {groups[i] for i in order[:n]}
 
 
 def load_datasets(hparams, encoding):
     """The datasets of a run; ``target_adapt`` carries no label.
 
     With ``calibration_fraction`` > 0, a seeded fraction of the adaptation
-    set's speakers is held out of training as ``target_calibration``
+    set's speakers (``calibration_group``: another manifest column, ``ID``
+    for single images) is held out of training as ``target_calibration``
     (unlabelled too): the rejection threshold is then calibrated on clips
     that no network trained on.
     """
@@ -91,10 +96,12 @@ def load_datasets(hparams, encoding):
                                   None if hidden else encoding)
     fraction = hparams.get("calibration_fraction", 0.0)
     if fraction:
-        adapt = sets["target_adapt"]
-        held = held_out_speakers([adapt.data[i] for i in adapt.data_ids], fraction, hparams["seed"])
-        sets["target_calibration"] = adapt.filtered_sorted(key_test={"speaker": lambda s: s in held})
-        sets["target_adapt"] = adapt.filtered_sorted(key_test={"speaker": lambda s: s not in held})
+        adapt, key = sets["target_adapt"], hparams.get("calibration_group", "speaker")
+        rows = [dict(adapt.data[i], ID=i) for i in adapt.data_ids]
+        held = held_out_groups(rows, fraction, hparams["seed"], key)
+        item = "id" if key == "ID" else key  # the dataset calls the ID column "id"
+        sets["target_calibration"] = adapt.filtered_sorted(key_test={item: lambda s: s in held})
+        sets["target_adapt"] = adapt.filtered_sorted(key_test={item: lambda s: s not in held})
     return sets
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from amls_speech.atomic import write_json_atomic, write_text_atomic
 from amls_speech.diagnostics import auroc
 from amls_speech.metrics import OpenSetStats
+from amls_speech.tasks import TASKS
 
 METRICS = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
 # the paper's Table 1 order, then the upper bound that reads target labels
@@ -21,7 +22,7 @@ METHOD_ORDER = ("source_only", "adda", "dann", "uan", "amls", "oracle")
 METHOD_NAMES = {"source_only": "Source", "adda": "ADDA", "dann": "DANN", "uan": "UAN", "amls": "AMLS",
                 "oracle": "Train on target (upper bound, reads target labels)"}
 SIGNALS = ("margin", "neg_entropy", "d_source", "delta_t", "w_t")
-TASK_ORDER = ("M2F", "F2M", "M2R", "U2M", "C2R")
+TASK_ORDER = tuple(TASKS)  # the speech tasks, then the digit pairs
 
 
 def mean_std(values):
@@ -354,9 +355,77 @@ def _save(fig, ax, title, path):
     return save_figure(fig, path).name
 
 
+def variant(record):
+    """Method name plus the settings a run was made with beyond its hparams file.
+
+    Example
+    -------
+    >>> variant({"method": "dann", "settings": {"go_labels": "rounded"}}), variant({"method": "dann"})
+    ('DANN [go_labels=rounded]', 'DANN')
+    """
+    settings = record.get("settings") or {}
+    name = METHOD_NAMES[record["method"]]
+    return name + (" [%s]" % ", ".join("%s=%s" % kv for kv in sorted(settings.items())) if settings else "")
+
+
+def closed_set_table(records):
+    """The DANN paper's Table 1 layout for closed-set tasks: target accuracy, share of the gap closed.
+
+    Rows are methods (with their settings), columns tasks; the share of the
+    source-only -> train-on-target gap a method closes is in brackets. Paired
+    rows: a variant against its plain method on the same seeds (mean ± std of
+    the per-seed difference), e.g. Go-labels on and off.
+
+    Example
+    -------
+    >>> recs = [{"task": "MN2UC", "method": m, "seed": 0, "accuracy": a, "classes": list("ab"),
+    ...          "shared_classes": list("ab")} for m, a in (("source_only", .5), ("dann", .7), ("oracle", .9))]
+    >>> print(closed_set_table(recs).splitlines()[-2])
+    | DANN | 70.0 ± 0.0 (50%) |
+    """
+    closed = [r for r in records if set(r["shared_classes"]) == set(r["classes"])]
+    if not closed:
+        return ""
+    tasks = [t for t in TASK_ORDER if any(r["task"] == t for r in closed)]
+    by = defaultdict(dict)
+    for r in closed:
+        by[(variant(r), r["task"])][r["seed"]] = r["accuracy"]
+    order = {n: i for i, n in enumerate(METHOD_NAMES[m] for m in METHOD_ORDER)}
+    variants = sorted({v for v, _ in by}, key=lambda v: (order.get(v.split(" [")[0], 99), v))
+    variants = [v for v in variants if not v.startswith("Train on")] + [v for v in variants if v.startswith("Train on")]
+    lines = ["", "Closed-set tasks (the DANN paper's Table 1 layout): target test accuracy (%), "
+             "mean ± std over seeds; in brackets the share of the source-only -> train-on-target "
+             "gap closed, from the means.", "",
+             "| method | " + " | ".join(tasks) + " |", "| --- | " + " | ".join("---" for _ in tasks) + " |"]
+    for v in variants:
+        cells = []
+        for t in tasks:
+            values = list(by.get((v, t), {}).values())
+            text = cell(values)
+            low, high = by.get(("Source", t)), by.get((METHOD_NAMES["oracle"], t))
+            if values and low and high and not v.startswith(("Source", "Train on")):
+                gap = np.mean(list(high.values())) - np.mean(list(low.values()))
+                if gap > 0:
+                    text += " (%.0f%%)" % (100 * (np.mean(values) - np.mean(list(low.values()))) / gap)
+            cells.append(text)
+        lines.append("| %s | %s |" % (v, " | ".join(cells)))
+    for v in variants:
+        plain = v.split(" [")[0]
+        if plain == v:
+            continue
+        cells = []
+        for t in tasks:
+            a, b = by.get((v, t), {}), by.get((plain, t), {})
+            diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))]
+            cells.append(cell(diffs, show_n=True) if diffs else "n/a")
+        lines.append("| %s − %s, paired seeds | %s |" % (v, plain, " | ".join(cells)))
+    return "\n".join(lines) + "\n"
+
+
 def tables(records):
     """Every markdown table of a set of records."""
-    return table1(records) + calibration_table(records) + diagnostics_table(records)
+    return (table1(records) + closed_set_table(records) + calibration_table(records)
+            + diagnostics_table(records))
 
 
 def slim(record):

@@ -1,4 +1,11 @@
-"""The paper's adaptation tasks: short name -> (source domain, target domain)."""
+"""The adaptation tasks: short name -> (source domain, target domain).
+
+Speech: the AMLS paper's five tasks. Vision: the digit pairs of the DANN
+paper's Table 1 on the embedded domains (``mnist``, ``mnistm``, ``syn``,
+``uci``), with both domains holding all ten digits; the suffix ``-mls``
+(mismatched label spaces) gives the same pair with source digits 0-6 and
+target digits 3-9 (:func:`amls_speech.partitions.digit_partition`).
+"""
 
 from amls_speech import partitions
 
@@ -8,7 +15,13 @@ TASKS = {
     "M2R": ("M", "R"),
     "U2M": ("U", "M"),
     "C2R": ("crema_d", "ravdess"),
+    "MN2MM": ("mnist", "mnistm"),
+    "SY2MN": ("syn", "mnist"),
+    "MN2UC": ("mnist", "uci"),
 }
+DIGIT_DOMAINS = ("mnist", "mnistm", "syn", "uci")
+MISMATCHED_SUFFIX = "-mls"
+TASKS.update({t + MISMATCHED_SUFFIX: TASKS[t] for t in ("MN2MM", "SY2MN", "MN2UC")})
 
 
 def source_domain(task):
@@ -33,6 +46,29 @@ def target_domain(task):
     return _lookup(task)[1]
 
 
+def label_space(task):
+    """``closed`` or ``mismatched``: the label space of a digit task.
+
+    Example
+    -------
+    >>> label_space("MN2MM"), label_space("SY2MN-mls")
+    ('closed', 'mismatched')
+    """
+    _lookup(task)
+    return "mismatched" if task.endswith(MISMATCHED_SUFFIX) else "closed"
+
+
+def is_vision(task):
+    """True for the digit tasks.
+
+    Example
+    -------
+    >>> is_vision("MN2UC"), is_vision("M2F")
+    (True, False)
+    """
+    return source_domain(task) in DIGIT_DOMAINS
+
+
 def _lookup(task):
     if task not in TASKS:
         raise ValueError("unknown task %r; known tasks: %s" % (task, ", ".join(TASKS)))
@@ -48,10 +84,25 @@ def task_partition(task, n_shared=None):
     [10, 10, 3]
     >>> len(task_partition("F2M", n_shared=4).shared)
     4
+    >>> len(task_partition("MN2MM").shared), len(task_partition("MN2MM-mls").shared)
+    (10, 4)
     """
     source = source_domain(task)
+    if is_vision(task):
+        return partitions.digit_partition(label_space(task))
     if source in ("male", "female"):
         return partitions.gender_partition(n_shared or 10)
     if source in ("crema_d",):
         return partitions.emotion_partition()
     return partitions.microphone_partition()
+
+
+def n_source_classes(task):
+    """Outputs of a task's source classifier (the hparams' ``n_classes``).
+
+    Example
+    -------
+    >>> n_source_classes("M2F"), n_source_classes("MN2UC"), n_source_classes("MN2UC-mls")
+    (20, 10, 7)
+    """
+    return len(task_partition(task).source_classes)

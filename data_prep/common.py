@@ -66,6 +66,9 @@ MANIFEST_FIELDS = (
     "domain",
     "speaker",
 )
+# image manifests (the digit recipes): the picture's path in place of wav,
+# duration and speaker
+IMAGE_MANIFEST_FIELDS = ("ID", "image", "label", "class_number", "label_set", "domain")
 MANIFEST_NAMES = ("source_train", "source_valid", "target_adapt", "target_test")
 STAMP_NAME = "prepare.json"
 
@@ -252,7 +255,7 @@ def is_prepared(save_folder, args):
     return recorded == normalise_args(args)
 
 
-def write_manifests(save_folder, manifests, args):
+def write_manifests(save_folder, manifests, args, fieldnames=MANIFEST_FIELDS):
     """Write the four manifests atomically, then the ``prepare.json`` stamp.
 
     The old stamp is removed first, so that a run interrupted half-way leaves
@@ -266,6 +269,8 @@ def write_manifests(save_folder, manifests, args):
         Manifest name (``source_train`` ...) -> list of row dicts.
     args : dict
         The preparation arguments, recorded in the stamp.
+    fieldnames : sequence of str
+        The columns (:data:`MANIFEST_FIELDS` for audio, ``IMAGE_MANIFEST_FIELDS`` for images).
 
     Returns
     -------
@@ -297,12 +302,12 @@ def write_manifests(save_folder, manifests, args):
         os.remove(stamp)
     paths = manifest_paths(save_folder)
     for name in MANIFEST_NAMES:
-        write_csv_atomic(paths[name], manifests[name])
+        write_csv_atomic(paths[name], manifests[name], fieldnames)
     write_json_atomic(stamp, normalise_args(args))
     return paths
 
 
-def run_preparation(save_folder, args, build_fn, task="data"):
+def run_preparation(save_folder, args, build_fn, task="data", fieldnames=MANIFEST_FIELDS):
     """Skip if already prepared with ``args``, else build and write the manifests.
 
     Arguments
@@ -316,6 +321,8 @@ def run_preparation(save_folder, args, build_fn, task="data"):
         manifest name -> rows.
     task : str
         Name used in log messages.
+    fieldnames : sequence of str
+        The manifests' columns (see :func:`write_manifests`).
 
     Returns
     -------
@@ -336,7 +343,7 @@ def run_preparation(save_folder, args, build_fn, task="data"):
         logger.info("%s already prepared in %s (same arguments): skipping", task, save_folder)
         return manifest_paths(save_folder)
     manifests = build_fn()
-    paths = write_manifests(save_folder, manifests, args)
+    paths = write_manifests(save_folder, manifests, args, fieldnames)
     logger.info(
         "%s prepared in %s: %s",
         task,

@@ -9,6 +9,7 @@ runner a function that does so.
 from pathlib import Path
 
 from amls_speech import bench
+from data_prep.synth_digits import generate_digits
 from data_prep.synth_emotion import generate_emotion
 from data_prep.synth_keywords import generate_keywords
 from data_prep.synth_microphones import render_microphones
@@ -21,7 +22,12 @@ def embedded_data(recipe, data_root, corpus_seed=0, size=None):
     report, 1 the DEVELOPMENT corpus on which knobs are chosen (other
     voices, takes, rooms and noise; the same words and label partitions).
     ``size``: keyword-generator options (default: the generator's defaults).
+    The digit recipe gets the embedded digit domains (:mod:`data_prep.synth_digits`).
     """
+    if recipe == "digits":  # the four embedded digit domains (under a minute)
+        digits = Path(data_root) / ("digits_seed%d" % corpus_seed)
+        generate_digits(digits, seed=corpus_seed)
+        return {"data_folder": str(digits)}
     size = size or {}
     name = "corpus_seed%d" % corpus_seed + "".join("_%s%d" % (k, v) for k, v in sorted(size.items()))
     root = Path(data_root) / name

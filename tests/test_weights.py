@@ -143,7 +143,7 @@ def test_uan_training_weights_use_source_and_target_temperatures(temps, monkeypa
     used = []
     real = uan_module.domain_adversarial_loss
     monkeypatch.setattr(uan_module, "domain_adversarial_loss",
-                        lambda ds, dt, ws=None, wt=None: used.append((ws, wt)) or real(ds, dt, ws, wt))
+                        lambda ds, dt, ws=None, wt=None, go="none": used.append((ws, wt)) or real(ds, dt, ws, wt, go))
     brain, batch = tiny_brain(UAN, **temps)
     t_s, t_t = temps.get("source_temperature", 10.0), temps.get("target_temperature", 1.0)
     assert (brain.hparams.source_temperature, brain.hparams.target_temperature) == (t_s, t_t)

@@ -78,7 +78,7 @@ class AMLS(AdaptationBrain):
         return {
             "cls": self.source_ce(out, batch),
             "d0": domain_adversarial_loss(out["aux"][:n], out["aux"][n:]),
-            "adv": domain_adversarial_loss(d[:n], d[n:], w_s, w_t),
+            "adv": domain_adversarial_loss(d[:n], d[n:], w_s, w_t, self.go_label_rule),
             "pseudo": self.hparams.pseudo_weight * (pseudo * keep.float()).mean(),
         }
 

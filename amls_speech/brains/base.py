@@ -52,8 +52,9 @@ class AdaptationBrain(sb.Brain):
     ``shared_classes`` (for the score), ``checkpoint_selection`` and, for
     open-set methods, ``threshold_rule`` and ``threshold``. Optional:
     ``lr_annealing`` (an ``AnnealedLR``), ``grl_gamma`` (the lambda_p
-    schedule's gamma) and ``adversarial_weight`` (a constant factor on lambda_p,
-    1 in the papers), used by the adversarial methods.
+    schedule's gamma), ``adversarial_weight`` (a constant factor on lambda_p,
+    1 in the papers) and ``go_labels`` (:func:`amls_speech.losses.go_labels`),
+    used by the adversarial methods.
 
     The training batch is a :class:`~amls_speech.data.PairedBatch`; validation
     batches are labelled source data, test batches labelled target data.
@@ -147,6 +148,11 @@ class AdaptationBrain(sb.Brain):
     def training_progress(self):
         """Progress p in [0, 1] over all training steps (DANN schedules)."""
         return self.progress(self.epoch, self.step)
+
+    @property
+    def go_label_rule(self):
+        """``go_labels`` of the hparams (default ``none``): the domain labels of the reversed loss."""
+        return getattr(self.hparams, "go_labels", "none")
 
     def adaptation_factor(self):
         """Gradient reversal strength: ``adversarial_weight`` x lambda_p of the DANN paper."""

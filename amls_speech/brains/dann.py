@@ -26,4 +26,5 @@ class DANN(AdaptationBrain):
     def train_losses(self, out, batch):
         n = out["n_source"]
         d = self.modules.discriminator(grad_reverse(out["z"], self.adaptation_factor()))
-        return {"cls": self.source_ce(out, batch), "domain": domain_adversarial_loss(d[:n], d[n:])}
+        domain = domain_adversarial_loss(d[:n], d[n:], go_label_rule=self.go_label_rule)
+        return {"cls": self.source_ce(out, batch), "domain": domain}

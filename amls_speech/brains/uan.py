@@ -55,7 +55,7 @@ class UAN(AdaptationBrain):
         return {
             "cls": self.source_ce(out, batch),
             "aux": domain_adversarial_loss(aux[:n], aux[n:]),
-            "adv": domain_adversarial_loss(d[:n], d[n:], w_s, w_t),
+            "adv": domain_adversarial_loss(d[:n], d[n:], w_s, w_t, self.go_label_rule),
         }
 
     def rejection_scores(self, out):

@@ -4,5 +4,6 @@ from amls_speech.nnet.classifier import Classifier
 from amls_speech.nnet.discriminator import Discriminator
 from amls_speech.nnet.extractor import CNNExtractor
 from amls_speech.nnet.grl import GradientReversal, grad_reverse
+from amls_speech.nnet.init import kaiming_init
 
-__all__ = ["CNNExtractor", "Classifier", "Discriminator", "GradientReversal", "grad_reverse"]
+__all__ = ["CNNExtractor", "Classifier", "Discriminator", "GradientReversal", "grad_reverse", "kaiming_init"]

@@ -1,4 +1,4 @@
-"""Convolutional feature extractor F over MFCC "images".
+"""Convolutional feature extractor F over MFCC "images" and real images.
 
 The AMLS paper gives only the number of kernels per layer (keywords
 {64, 64, 64}, emotion {128, 64, 64, 64}). Our choices, recorded in every
@@ -8,20 +8,25 @@ example on 2 CPU cores, which is what makes multi-seed benchmarks affordable),
 and the output flattened (``pooling: flatten``) so that the classifier still
 sees where in time and frequency a pattern occurred; ``pooling: average``
 gives a smaller, position-free embedding instead.
+
+The same module is the DANN paper's digit network (conv5x5x32, pool,
+conv5x5x48, pool): ``input_shape`` (channels, height, width), ``padding:
+valid`` and ``batchnorm: False``, as the paper's network has neither.
 """
 
 import torch
 
 
 class CNNExtractor(torch.nn.Module):
-    """Stack of Conv2d-BatchNorm-ReLU-MaxPool blocks over ``(batch, frames, coeffs)``.
+    """Stack of Conv2d-BatchNorm-ReLU-MaxPool blocks over ``(batch, frames, coeffs)`` or images.
 
     Arguments
     ---------
     channels : list of int
         Kernels per convolution layer.
     input_shape : tuple of int
-        ``(frames, coeffs)`` of one input; used to size the output.
+        ``(frames, coeffs)`` of one spectrogram-like input, or ``(channels,
+        height, width)`` of one image; used to size the output.
     kernel_size : int
         Square kernel size.
     pool : int
@@ -32,6 +37,10 @@ class CNNExtractor(torch.nn.Module):
         ``flatten`` keeps the final map, ``average`` averages it over time and frequency.
     dropout : float
         Dropout on the output features.
+    padding : str
+        ``same`` (zero padding of kernel_size // 2) or ``valid`` (none).
+    batchnorm : bool
+        BatchNorm after each convolution.
 
     Example
     -------
@@ -44,23 +53,32 @@ class CNNExtractor(torch.nn.Module):
     torch.Size([2, 8])
     >>> CNNExtractor([64, 64, 64], (101, 40), first_stride=2).out_features
     768
+    >>> digits = CNNExtractor([32, 48], (3, 28, 28), kernel_size=5, padding="valid", batchnorm=False)
+    >>> digits(torch.randn(2, 3, 28, 28)).shape  # 48 maps of 4 x 4
+    torch.Size([2, 768])
     """
 
     def __init__(
         self, channels, input_shape, kernel_size=3, pool=2, pooling="flatten", dropout=0.0,
-        first_stride=1,
+        first_stride=1, padding="same", batchnorm=True,
     ):
         super().__init__()
         if pooling not in ("flatten", "average"):
             raise ValueError("pooling must be 'flatten' or 'average', got %r" % pooling)
-        layers, in_ch = [], 1
+        if padding not in ("same", "valid"):
+            raise ValueError("padding must be 'same' or 'valid', got %r" % padding)
+        if len(input_shape) not in (2, 3):
+            raise ValueError("input_shape must be (frames, coeffs) or (channels, height, width), "
+                             "got %r" % (input_shape,))
+        self.image_input = len(input_shape) == 3
+        layers, in_ch = [], input_shape[0] if self.image_input else 1
+        pad = kernel_size // 2 if padding == "same" else 0
         for i, out_ch in enumerate(channels):
             stride = first_stride if i == 0 else 1
-            layers += [
-                torch.nn.Conv2d(in_ch, out_ch, kernel_size, stride, kernel_size // 2, bias=False),
-                torch.nn.BatchNorm2d(out_ch),
-                torch.nn.ReLU(inplace=True),
-            ]
+            layers.append(torch.nn.Conv2d(in_ch, out_ch, kernel_size, stride, pad, bias=not batchnorm))
+            if batchnorm:
+                layers.append(torch.nn.BatchNorm2d(out_ch))
+            layers.append(torch.nn.ReLU(inplace=True))
             if pool > 1:
                 layers.append(torch.nn.MaxPool2d(pool))
             in_ch = out_ch
@@ -71,11 +89,11 @@ class CNNExtractor(torch.nn.Module):
             self.out_features = self._embed(torch.zeros(1, *input_shape)).shape[1]
 
     def _embed(self, x):
-        h = self.convs(x.unsqueeze(1))
+        h = self.convs(x if self.image_input else x.unsqueeze(1))
         if self.pooling == "average":
             return h.mean(dim=(2, 3))
         return h.flatten(1)
 
     def forward(self, x):
-        """Maps ``(batch, frames, coeffs)`` to ``(batch, out_features)``."""
+        """Maps ``(batch, frames, coeffs)`` (or ``(batch, channels, height, width)``) to ``(batch, out_features)``."""
         return self.dropout(self._embed(x))

@@ -215,9 +215,9 @@ def run_conditions(args):
     kinds = {"digits" if RECIPE_OF_TASK[t] == "digits" else "speech" for t in parse_list(args.tasks)
              if t in RECIPE_OF_TASK}
     source_epochs, adapt_epochs, digit_epochs = epochs(args)
-    run_epochs = {"source": source_epochs, "adapt": adapt_epochs} if "speech" in kinds else {}
+    epoch_counts = {"source": source_epochs, "adapt": adapt_epochs} if "speech" in kinds else {}
     if "digits" in kinds:
-        run_epochs["digits"] = digit_epochs
+        epoch_counts["digits"] = digit_epochs
     if args.data_folder:
         data = "corpus at %s" % args.data_folder
     else:
@@ -228,7 +228,7 @@ def run_conditions(args):
     return {
         "settings": parse_settings(args.set),
         "warm_start_from": args.warm_start_from,
-        "epochs": run_epochs,
+        "epochs": epoch_counts,
         "precision": args.precision,
         "data": data,
     }

@@ -168,7 +168,7 @@ def source_classes(rows):
     return sorted({r["label"] for r in rows})
 
 
-def make_dataset(manifest, features, encoding=None):
+def make_dataset(manifest, features, encoding=None, rows=None):
     """A ``DynamicItemDataset`` with ``feats`` (and ``label_id`` if ``encoding`` is given).
 
     Arguments
@@ -181,8 +181,11 @@ def make_dataset(manifest, features, encoding=None):
         (``(channels, height, width)``).
     encoding : LabelEncoding or None
         If None the labels stay hidden: use this for unlabelled target data.
+    rows : list of dict, optional
+        The manifest's rows, where the caller has checked them already
+        (:func:`check_manifest`); otherwise the manifest is read and checked here.
     """
-    rows = check_manifest(manifest)
+    rows = check_manifest(manifest) if rows is None else rows
     data = {r["ID"]: {k: v for k, v in r.items() if k != "ID"} for r in rows}
     dataset = DynamicItemDataset(data)
     keys = ["id", "feats"]

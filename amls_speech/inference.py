@@ -58,7 +58,7 @@ class AdaptedClassifier:
     brain : amls_speech.brains.AdaptationBrain
         The run's Brain with its selected checkpoint loaded.
     features : amls_speech.features.FeaturePipeline
-        The run's waveform -> MFCC pipeline (no cache).
+        The run's waveform -> MFCC pipeline (only its ``from_waveform``, which has no cache, is used).
     threshold : float or None
         The run's calibrated rejection threshold (None: closed set).
 
@@ -79,8 +79,7 @@ class AdaptedClassifier:
 
     def __init__(self, brain, features, threshold=None):
         self.brain = brain
-        self.features = features
-        self.features.cache = None  # new audio: never read or write the training cache
+        self.features = features  # used through from_waveform only: the training cache is never touched
         self.encoding = LabelEncoding(list(brain.hparams.classes))
         self.brain.threshold = float("-inf") if threshold is None else float(threshold)
         self.open_set = threshold is not None

@@ -36,15 +36,16 @@ def manifest_path(hparams, name):
     return os.path.join(hparams["manifest_folder"], name + ".csv")
 
 
-def label_sets(hparams):
+def label_sets(hparams, rows=None):
     """The classifier's classes (in output order) and the shared ones, read from the manifest.
 
     Normally the classes are the source classes. The ``train_on: target``
     oracle learns the shared classes plus one extra output, "unknown", that
-    stands for every target-private class.
+    stands for every target-private class. ``rows``: the source_train rows,
+    where the caller has checked them already.
     """
     path = manifest_path(hparams, "source_train")
-    rows = check_manifest(path)
+    rows = check_manifest(path) if rows is None else rows
     shared = sorted({r["label"] for r in rows if r["label_set"] == "shared"})
     classes = sorted({r["label"] for r in rows})
     expected = len(classes)
@@ -58,20 +59,19 @@ def label_sets(hparams):
     return classes, shared
 
 
-def held_out_groups(rows, fraction, seed, key="speaker"):
-    """A seeded ``fraction`` of the groups (``key``: speakers, or images) in ``rows``.
+def held_out_groups(values, fraction, seed, key="speaker"):
+    """A seeded ``fraction`` of the distinct ``values`` (speakers, or image IDs) of a set.
 
-    At least one group is held out, never all.
+    At least one group is held out, never all; ``key`` names the column in messages.
 
     Example
     -------
-    >>> rows = [{"speaker": s} for s in "aabbccdd"]
-    >>> len(held_out_groups(rows, 0.25, seed=0))
+    >>> len(held_out_groups("aabbccdd", 0.25, seed=0))
     1
-    >>> len(held_out_groups([{"ID": str(i)} for i in range(10)], 0.2, 0, key="ID"))
+    >>> len(held_out_groups([str(i) for i in range(10)], 0.2, 0, key="ID"))
     2
     """
-    groups = sorted({r[key] for r in rows})
+    groups = sorted(set(values))
     if len(groups) < 2:
         raise ManifestError("the target adaptation set has %d %s value(s); a held-out calibration "
                             "part needs two or more: set calibration_fraction: 0" % (len(groups), key))
@@ -80,25 +80,26 @@ def held_out_groups(rows, fraction, seed, key="speaker"):
     return {groups[i] for i in order[:n]}
 
 
-def load_datasets(hparams, encoding):
+def load_datasets(hparams, encoding, rows=None):
     """The datasets of a run; ``target_adapt`` carries no label.
 
     With ``calibration_fraction`` > 0, a seeded fraction of the adaptation
     set's speakers (``calibration_group``: another manifest column, ``ID``
     for single images) is held out of training as ``target_calibration``
     (unlabelled too): the rejection threshold is then calibrated on clips
-    that no network trained on.
+    that no network trained on. ``rows``: manifest name -> rows the caller
+    has checked already (each manifest is then not read again).
     """
     sets = {}
     for name in MANIFESTS:
         hidden = name == "target_adapt" and hparams.get("train_on", "source") != "target"
         sets[name] = make_dataset(manifest_path(hparams, name), hparams["features"],
-                                  None if hidden else encoding)
+                                  None if hidden else encoding, (rows or {}).get(name))
     fraction = hparams.get("calibration_fraction", 0.0)
     if fraction:
         adapt, key = sets["target_adapt"], hparams.get("calibration_group", "speaker")
-        rows = [dict(adapt.data[i], ID=i) for i in adapt.data_ids]
-        held = held_out_groups(rows, fraction, hparams["seed"], key)
+        values = adapt.data_ids if key == "ID" else [adapt.data[i][key] for i in adapt.data_ids]
+        held = held_out_groups(values, fraction, hparams["seed"], key)
         item = "id" if key == "ID" else key  # the dataset calls the ID column "id"
         sets["target_calibration"] = adapt.filtered_sorted(key_test={item: lambda s: s in held})
         sets["target_adapt"] = adapt.filtered_sorted(key_test={item: lambda s: s not in held})
@@ -112,10 +113,10 @@ def build(hparams, run_opts=None):
     """
     run_on_main(hparams["prepare"], kwargs={"save_folder": hparams["manifest_folder"]})
     partition = getattr(hparams["prepare"], "keywords", {}).get("partition")  # where the hparams give one
-    check_label_sets({path: check_manifest(path) for path in
-                      (manifest_path(hparams, name) for name in MANIFESTS)}, partition)
-    classes, shared = label_sets(hparams)
-    datasets = load_datasets(hparams, LabelEncoding(classes))
+    rows = {name: check_manifest(manifest_path(hparams, name)) for name in MANIFESTS}  # read once
+    check_label_sets({manifest_path(hparams, name): r for name, r in rows.items()}, partition)
+    classes, shared = label_sets(hparams, rows["source_train"])
+    datasets = load_datasets(hparams, LabelEncoding(classes), rows)
     hparams.update(classes=classes, shared_classes=shared)
     brain = hparams["brain_class"](
         modules=hparams["modules"],

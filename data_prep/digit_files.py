@@ -30,7 +30,7 @@ import os
 
 import numpy as np
 
-from amls_speech.partitions import digit_partition
+from amls_speech.partitions import DIGIT_LABEL_SPACES, digit_partition
 from data_prep.common import normalise_args, parse_cli_args, print_manifest_paths
 from data_prep.digits import prepare_digits, write_domain
 
@@ -316,7 +316,7 @@ def digit_cli(argv, doc, default_domain, add_inputs, run_import):
                            "(a domain folder next to --out)")
     task.add_argument("--source", metavar="DOMAIN",
                       help="also write the manifests of the task DOMAIN -> <this domain>")
-    p.add_argument("--label_space", default="closed", choices=("closed", "mismatched"),
+    p.add_argument("--label_space", default="closed", choices=DIGIT_LABEL_SPACES,
                    help="label spaces of the task (amls_speech.partitions.digit_partition)")
     p.add_argument("--save_folder", help="where the task's manifests go (with --target/--source)")
     args = parse_cli_args(p, argv)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from amls_speech.partitions import digit_partition
+from amls_speech.partitions import DIGIT_LABEL_SPACES, digit_partition
 from data_prep.common import (
     IMAGE_MANIFEST_FIELDS,
     check_not_empty,
@@ -235,7 +235,7 @@ def main(argv=None):
     p.add_argument("--data_folder", required=True, help="holds one folder per digit domain")
     p.add_argument("--source", required=True)
     p.add_argument("--target", required=True)
-    p.add_argument("--label_space", default="closed", choices=("closed", "mismatched"))
+    p.add_argument("--label_space", default="closed", choices=DIGIT_LABEL_SPACES)
     p.add_argument("--save_folder", required=True)
     args = parse_cli_args(p, argv)
     print_manifest_paths(prepare_digits(args.data_folder, args.save_folder, args.source, args.target,

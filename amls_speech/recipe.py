@@ -158,6 +158,10 @@ def run(hparams, run_opts=None):
     summary["diagnostics"] = diagnose(brain, summary, datasets)
     if brain.open_set:
         summary["threshold_alternatives"] = threshold_alternatives(brain, hparams, datasets)
+    alternatives = brain.selection_rules()[1:]
+    if alternatives:  # last: each loads another checkpoint
+        summary["selection_alternatives"] = selection_alternatives(brain, alternatives, datasets,
+                                                                   calibration, hparams)
     if sb.utils.distributed.if_main_process():
         write_json_atomic(os.path.join(hparams["output_folder"], "results.json"), summary)
     return summary
@@ -175,6 +179,20 @@ def threshold_alternatives(brain, hparams, datasets):
     if "target_calibration" in datasets:
         scores = brain.collect_scores(datasets["target_adapt"], hparams["test_dataloader_opts"])
         out["otsu_training_clips"] = choose_threshold("otsu", scores)
+    return out
+
+
+def selection_alternatives(brain, rules, datasets, calibration, hparams):
+    """Test scores of the checkpoints other label-free selection rules pick, for comparison.
+
+    Each rule's checkpoint is recovered, calibrated on the same clips and
+    scored on the whole test set, as the run's own was.
+    """
+    keys = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy", "selected_epoch")
+    out = {}
+    for rule in rules:
+        summary = brain.test(datasets["target_test"], calibration, hparams["test_dataloader_opts"], rule)
+        out[rule] = {k: summary[k] for k in keys}
     return out
 
 

@@ -368,56 +368,80 @@ def variant(record):
     return name + (" [%s]" % ", ".join("%s=%s" % kv for kv in sorted(settings.items())) if settings else "")
 
 
+def selection_results(record):
+    """``(selection rule, accuracy)`` of a run: its own rule, then its ``selection_alternatives``.
+
+    Example
+    -------
+    >>> selection_results({"checkpoint_selection": "last", "accuracy": 0.7,
+    ...                    "selection_alternatives": {"source_domain": {"accuracy": 0.8}}})
+    [('last', 0.7), ('source_domain', 0.8)]
+    """
+    out = [(record.get("checkpoint_selection", "last"), record["accuracy"])]
+    for rule, res in (record.get("selection_alternatives") or {}).items():
+        out.append((rule, res["accuracy"]))
+    return out
+
+
 def closed_set_table(records):
     """The DANN paper's Table 1 layout for closed-set tasks: target accuracy, share of the gap closed.
 
-    Rows are methods (with their settings), columns tasks; the share of the
-    source-only -> train-on-target gap a method closes is in brackets. Paired
-    rows: a variant against its plain method on the same seeds (mean ± std of
-    the per-seed difference), e.g. Go-labels on and off.
+    Rows are methods (with their settings) and checkpoint selection rules,
+    columns tasks; the share of the source-only -> train-on-target gap a
+    method closes is in brackets (against each baseline's own selection).
+    The rules of a run's ``selection_alternatives`` get rows of their own.
+    Paired rows: a variant against its plain method on the same seeds and
+    selection (mean ± std of the per-seed difference), e.g. Go-labels on and off.
 
     Example
     -------
     >>> recs = [{"task": "MN2UC", "method": m, "seed": 0, "accuracy": a, "classes": list("ab"),
     ...          "shared_classes": list("ab")} for m, a in (("source_only", .5), ("dann", .7), ("oracle", .9))]
     >>> print(closed_set_table(recs).splitlines()[-2])
-    | DANN | 70.0 ± 0.0 (50%) |
+    | DANN | last | 70.0 ± 0.0 (50%) |
     """
     closed = [r for r in records if set(r["shared_classes"]) == set(r["classes"])]
     if not closed:
         return ""
     tasks = [t for t in TASK_ORDER if any(r["task"] == t for r in closed)]
     by = defaultdict(dict)
+    own = {}  # each variant's own selection rule, for the baselines of the gap
     for r in closed:
-        by[(variant(r), r["task"])][r["seed"]] = r["accuracy"]
+        for i, (rule, accuracy) in enumerate(selection_results(r)):
+            by[(variant(r), rule, r["task"])][r["seed"]] = accuracy
+            if i == 0:
+                own[variant(r)] = rule
     order = {n: i for i, n in enumerate(METHOD_NAMES[m] for m in METHOD_ORDER)}
-    variants = sorted({v for v, _ in by}, key=lambda v: (order[v.split(" [")[0]], v))  # the oracle last
+    rows = sorted({(v, rule) for v, rule, _ in by},
+                  key=lambda vr: (order[vr[0].split(" [")[0]], vr[0], vr[1] != own[vr[0]], vr[1]))
     lines = ["", "Closed-set tasks (the DANN paper's Table 1 layout): target test accuracy (%), "
              "mean ± std over seeds; in brackets the share of the source-only -> train-on-target "
-             "gap closed, from the means.", "",
-             "| method | " + " | ".join(tasks) + " |", "| --- | " + " | ".join("---" for _ in tasks) + " |"]
-    for v in variants:
+             "gap closed, from the means. Selection: the label-free rule that picked the checkpoint.",
+             "", "| method | selection | " + " | ".join(tasks) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in tasks) + " |"]
+    source, oracle = METHOD_NAMES["source_only"], METHOD_NAMES["oracle"]
+    for v, rule in rows:
         cells = []
         for t in tasks:
-            values = list(by.get((v, t), {}).values())
+            values = list(by.get((v, rule, t), {}).values())
             text = cell(values)
-            low, high = by.get(("Source", t)), by.get((METHOD_NAMES["oracle"], t))
+            low, high = by.get((source, own.get(source), t)), by.get((oracle, own.get(oracle), t))
             if values and low and high and not v.startswith(("Source", "Train on")):
                 gap = np.mean(list(high.values())) - np.mean(list(low.values()))
                 if gap > 0:
                     text += " (%.0f%%)" % (100 * (np.mean(values) - np.mean(list(low.values()))) / gap)
             cells.append(text)
-        lines.append("| %s | %s |" % (v, " | ".join(cells)))
-    for v in variants:
+        lines.append("| %s | %s | %s |" % (v, rule, " | ".join(cells)))
+    for v, rule in rows:
         plain = v.split(" [")[0]
         if plain == v:
             continue
         cells = []
         for t in tasks:
-            a, b = by.get((v, t), {}), by.get((plain, t), {})
+            a, b = by.get((v, rule, t), {}), by.get((plain, rule, t), {})
             diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))]
             cells.append(cell(diffs, show_n=True) if diffs else "n/a")
-        lines.append("| %s − %s, paired seeds | %s |" % (v, plain, " | ".join(cells)))
+        lines.append("| %s − %s, paired seeds | %s | %s |" % (v, plain, rule, " | ".join(cells)))
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""Label-free selection rules: thresholds that split a weight distribution, and a model score.
+"""Label-free selection rules: thresholds that split a weight distribution, and model scores.
 
 A rejection threshold (AMLS's delta_0, UAN's w_0) separates target samples
 that look like shared classes from those that look private. Without target
@@ -49,6 +49,58 @@ def information_maximization(probs, eps=1e-12):
         return -np.sum(p * np.log(p + eps), axis=-1)
 
     return float(entropy(probs.mean(axis=0)) - entropy(probs).mean())
+
+
+def domain_confusion(d_source, d_target):
+    r"""How badly a domain classifier tells two domains apart, in [0, 1] (1: not at all).
+
+    With :math:`D(z)` the classifier's probability of "source", its balanced
+    error is
+
+    .. math::
+        e = \tfrac12\big(\Pr_s[D(z) < \tfrac12] + \Pr_t[D(z) \ge \tfrac12]\big)
+
+    and the confusion is :math:`2\min(e, 1 - e)`: an error above one half is
+    folded back, because a classifier that is reliably wrong still separates
+    the domains (the adversarial game overshoots that way).
+
+    Arguments
+    ---------
+    d_source, d_target : array-like
+        D's probabilities of "source" on held-out source and on target samples.
+
+    Example
+    -------
+    >>> domain_confusion([0.9, 0.8], [0.1, 0.2])  # separated: e = 0
+    0.0
+    >>> domain_confusion([0.9, 0.3], [0.1, 0.7])  # e = 1/2
+    1.0
+    >>> domain_confusion([0.1, 0.2], [0.9, 0.8])  # reliably wrong: e = 1
+    0.0
+    """
+    d_source, d_target = np.asarray(d_source, dtype=float), np.asarray(d_target, dtype=float)
+    if d_source.size == 0 or d_target.size == 0:
+        raise ValueError("domain_confusion needs samples of both domains, got %d source and %d "
+                         "target" % (d_source.size, d_target.size))
+    error = 0.5 * (np.mean(d_source < 0.5) + np.mean(d_target >= 0.5))
+    return float(2 * min(error, 1 - error))
+
+
+def source_domain_score(source_accuracy, confusion):
+    """The DANN paper's label-free model score: low source error and high domain-classifier error.
+
+    Ganin & Lempitsky (Sec. 4, "Choosing meta-parameters") observe that
+    adaptation succeeds when the source test error is low while the domain
+    classifier's error is high, and give no formula. Ours is the sum of the
+    source validation accuracy and :func:`domain_confusion`, both in [0, 1],
+    with equal weights (our choice). Neither term reads a target label.
+
+    Example
+    -------
+    >>> source_domain_score(0.9, 0.5)
+    1.4
+    """
+    return float(source_accuracy) + float(confusion)
 
 
 def otsu_threshold(values, bins=64):

@@ -117,9 +117,44 @@ def test_infomax_selection_tests_the_epoch_of_highest_target_im(tiny_keywords, t
     assert losses[0] == losses[1] and len(losses[0]) == 3
 
 
+def test_selection_alternatives_score_the_checkpoints_their_rules_pick(tiny_keywords, tmp_path):
+    """The DANN paper's heuristic and source validation, kept beside the run's own (last) epoch."""
+    hp = load_hparams(HPARAMS / "dann.yaml", overrides(
+        tiny_keywords, tmp_path, number_of_epochs=3,
+        selection_alternatives=["source_valid", "source_domain"]))
+    summary = run(hp, {"device": "cpu", "noprogressbar": True})
+    log = train_log(tmp_path, "dann")
+    scores = [float(x) for x in re.findall(r"valid source_domain: ([0-9.e+-]+)", log)]
+    confusion = [float(x) for x in re.findall(r"domain_confusion: ([0-9.e+-]+)", log)]
+    accuracy = [float(x) for x in re.findall(r"source_acc: ([0-9.e+-]+)", log)]
+    assert len(scores) == len(confusion) == len(accuracy) == 3, log
+    # the score is the sum of its two logged terms
+    assert np.allclose(scores, np.add(accuracy, confusion), atol=1e-2)  # logged to 3 digits, (scores, accuracy, confusion)
+    assert summary["checkpoint_selection"] == "last" and summary["selected_epoch"] == 3
+    alt = summary["selection_alternatives"]
+    assert sorted(alt) == ["source_domain", "source_valid"]
+    assert scores[alt["source_domain"]["selected_epoch"] - 1] == max(scores)
+    assert accuracy[alt["source_valid"]["selected_epoch"] - 1] == max(accuracy)
+    # an alternative that picks the last epoch scores exactly what the run's own rule did
+    for rule, res in alt.items():
+        if res["selected_epoch"] == 3:
+            assert res["score"] == summary["score"], rule
+
+
+def test_source_domain_selection_needs_a_domain_classifier(tiny_keywords, tmp_path):
+    hp = load_hparams(HPARAMS / "source_only.yaml", overrides(tiny_keywords, tmp_path,
+                                                              checkpoint_selection="source_domain"))
+    with pytest.raises(ValueError, match="needs a domain classifier"):
+        run(hp, {"device": "cpu", "noprogressbar": True})
+    # as an alternative it is skipped where it does not apply
+    hp = load_hparams(HPARAMS / "source_only.yaml", overrides(
+        tiny_keywords, tmp_path / "alt", selection_alternatives=["source_domain", "last"]))
+    assert sorted(run(hp, {"device": "cpu", "noprogressbar": True})["selection_alternatives"]) == ["last"]
+
+
 def test_unknown_selection_rule_fails_before_training(tiny_keywords, tmp_path):
     hp = load_hparams(HPARAMS / "dann.yaml", overrides(tiny_keywords, tmp_path, checkpoint_selection="best"))
-    with pytest.raises(ValueError, match="checkpoint_selection must be one of"):
+    with pytest.raises(ValueError, match="checkpoint_selection and selection_alternatives must be among"):
         run(hp, {"device": "cpu", "noprogressbar": True})
     assert not list(run_folder(tmp_path, "dann").glob("save/CKPT*"))
 

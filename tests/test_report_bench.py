@@ -193,3 +193,27 @@ def test_an_ablation_starts_from_the_source_only_runs_of_another_benchmark(tiny_
     assert [r["method"] for r in results] == ["amls"] and results[0]["warm_start_from"] == str(tmp_path / "main")
     # no source-only run was made in the ablation's folder: the start came from the main one
     assert not (tmp_path / "ablation" / "runs" / "gender" / "M2F" / "shared10" / "source_only").exists()
+
+
+def test_closed_set_table_gives_selection_alternatives_rows_and_pairs_variants_by_seed():
+    def rec(method, seed, acc, alt=None, settings=None):
+        return {"task": "MN2MM", "method": method, "seed": seed, "accuracy": acc, "classes": list("ab"),
+                "shared_classes": list("ab"), "checkpoint_selection": "last", "settings": settings or {},
+                "selection_alternatives": alt or {}}
+    recs = [rec("source_only", 0, 0.5), rec("source_only", 1, 0.5), rec("oracle", 0, 0.9), rec("oracle", 1, 0.9),
+            rec("dann", 0, 0.6, {"source_domain": {"accuracy": 0.8}}),
+            rec("dann", 1, 0.72, {"source_domain": {"accuracy": 0.6}}),
+            rec("dann", 0, 0.65, settings={"go_labels": "rounded"}),
+            rec("dann", 1, 0.80, settings={"go_labels": "rounded"})]
+    lines = report.closed_set_table(recs).splitlines()
+    row = {tuple(c.strip() for c in line.split("|")[1:3]): line.split("|")[3].strip() for line in lines
+           if line.startswith("| ")}
+    # own rule: (0.6 + 0.72) / 2 = 66.0, std 6.0, 0.16 of the 0.4 gap = 40%
+    assert row[("DANN", "last")] == "66.0 ± 6.0 (40%)"
+    # the alternative: (0.8 + 0.6) / 2 = 70.0, against the same Source and oracle rows: 50%
+    assert row[("DANN", "source_domain")] == "70.0 ± 10.0 (50%)"
+    # paired by seed: 0.65 - 0.6 = 5, 0.80 - 0.72 = 8 points
+    assert row[("DANN [go_labels=rounded] − DANN, paired seeds", "last")].startswith("6.5 ± 1.5")
+    # the own rule's row comes before the alternative's
+    names = [k for k in row if k[0] == "DANN"]
+    assert names == [("DANN", "last"), ("DANN", "source_domain")]

@@ -20,7 +20,8 @@ from amls_speech.diagnostics import rejection_signals
 from amls_speech.metrics import OpenSetStats
 from amls_speech.resume import TrainingState
 from amls_speech.schedules import Progress, dann_lambda
-from amls_speech.selection import choose_threshold, information_maximization
+from amls_speech.selection import (choose_threshold, domain_confusion, information_maximization,
+                                   source_domain_score)
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,13 @@ def unwrap(module):
 #   source_valid    the best accuracy on the labelled source validation set
 #   target_infomax  the best information maximisation on the unlabelled target
 #                   adaptation set (selection.information_maximization)
-SELECTION_KEYS = {"last": None, "source_valid": "source_acc", "target_infomax": "target_im"}
+#   source_domain   the DANN paper's heuristic: high source validation accuracy
+#                   plus high domain-classifier error (selection.source_domain_score);
+#                   methods with a ``discriminator`` only
+# ``selection_alternatives`` (hparams, optional) names further rules whose
+# checkpoints are kept and scored after the run's own, for comparison.
+SELECTION_KEYS = {"last": None, "source_valid": "source_acc", "target_infomax": "target_im",
+                  "source_domain": "source_domain"}
 # what a warm start takes from the source-only run (the discriminators start afresh)
 WARM_START_MODULES = ("normalize", "extractor", "classifier")
 
@@ -66,9 +73,7 @@ class AdaptationBrain(sb.Brain):
     # ------------------------------------------------------------------ training
     def fit(self, epoch_counter, train_set, valid_set=None, progressbar=None,
             train_loader_kwargs={}, valid_loader_kwargs={}):
-        if self.hparams.checkpoint_selection not in SELECTION_KEYS:  # fail before training, not after
-            raise ValueError("checkpoint_selection must be one of %s, got %r"
-                             % (sorted(SELECTION_KEYS), self.hparams.checkpoint_selection))
+        self.check_selection_rules()  # fail before training, not after
         # the unlabelled target half, for label-free selection at validation
         self.unlabelled_target = getattr(train_set, "target", None)
         self.eval_loader_kwargs = valid_loader_kwargs
@@ -82,6 +87,34 @@ class AdaptationBrain(sb.Brain):
         self.progress = Progress(epoch_counter.limit, len(train_set))
         super().fit(epoch_counter, train_set, valid_set, progressbar,
                     train_loader_kwargs, valid_loader_kwargs)
+
+    def selection_rules(self):
+        """The run's own checkpoint selection rule, then its ``selection_alternatives`` that apply.
+
+        ``source_domain`` needs a domain classifier: as an alternative it is
+        skipped on methods without one.
+        """
+        rules = [self.hparams.checkpoint_selection]
+        for rule in getattr(self.hparams, "selection_alternatives", None) or []:
+            if rule not in rules and (rule != "source_domain" or self.has_domain_classifier):
+                rules.append(rule)
+        return rules
+
+    @property
+    def has_domain_classifier(self):
+        return getattr(self.modules, "discriminator", None) is not None
+
+    def check_selection_rules(self):
+        rules = [self.hparams.checkpoint_selection]
+        rules += list(getattr(self.hparams, "selection_alternatives", None) or [])
+        unknown = [r for r in rules if r not in SELECTION_KEYS]
+        if unknown:
+            raise ValueError("checkpoint_selection and selection_alternatives must be among %s, got %r"
+                             % (sorted(SELECTION_KEYS), unknown))
+        if self.hparams.checkpoint_selection == "source_domain" and not self.has_domain_classifier:
+            raise ValueError("checkpoint_selection 'source_domain' needs a domain classifier (module "
+                             "'discriminator'); %s has none: use source_valid or last"
+                             % type(self).__name__)
 
     def on_fit_start(self):
         fresh = self.checkpointer is None or self.checkpointer.find_checkpoint() is None
@@ -234,6 +267,8 @@ class AdaptationBrain(sb.Brain):
             logits = out["logits"]
             self.valid_correct += int((logits.argmax(-1) == labels(batch)).sum())
             self.valid_total += logits.shape[0]
+            if self.tracks_domain_confusion:
+                self.valid_domain.append(torch.sigmoid(self.modules.discriminator(out["z"])).detach().cpu())
             return F.cross_entropy(logits, labels(batch))
         preds, scores = self.predict(out)
         self.test_stats.append(batch.id, preds, labels(batch))
@@ -280,6 +315,25 @@ class AdaptationBrain(sb.Brain):
         """Rejection scores over an unlabelled dataset."""
         return self.collect(dataset, loader_kwargs, self.rejection_scores)
 
+    @property
+    def tracks_domain_confusion(self):
+        return "source_domain" in self.selection_rules()
+
+    def source_domain_selection_score(self, source_accuracy):
+        """:func:`~amls_speech.selection.source_domain_score` of this epoch.
+
+        The domain classifier's error is measured on the source validation
+        set (held out) and the unlabelled target adaptation set.
+        """
+        if self.unlabelled_target is None:
+            raise ValueError("checkpoint selection 'source_domain' needs the unlabelled target set: "
+                             "train with a PairedDataset (amls_speech.recipe.run does)")
+        with torch.random.fork_rng(devices=[]):  # leaves the training trajectory unchanged
+            d_target = self.collect(self.unlabelled_target, self.eval_loader_kwargs,
+                                    lambda out: torch.sigmoid(self.modules.discriminator(out["z"])))
+        confusion = domain_confusion(torch.cat(self.valid_domain).float().numpy(), d_target)
+        return source_domain_score(source_accuracy, confusion), confusion
+
     def target_information(self):
         """Information maximisation of the classifier on the unlabelled adaptation set."""
         if self.unlabelled_target is None:
@@ -303,14 +357,15 @@ class AdaptationBrain(sb.Brain):
             )
             logger.info("rejection threshold (%s): %.4f", self.hparams.threshold_rule, self.threshold)
 
-    def test(self, test_set, adapt_set, loader_kwargs):
+    def test(self, test_set, adapt_set, loader_kwargs, rule=None):
         """Selects the checkpoint, calibrates on ``adapt_set``, scores ``test_set``.
 
-        Returns the :class:`~amls_speech.metrics.OpenSetStats` summary plus the
-        threshold and the selection rules used.
+        ``rule`` (default: the hparams' ``checkpoint_selection``) picks the
+        checkpoint. Returns the :class:`~amls_speech.metrics.OpenSetStats`
+        summary plus the threshold and the selection rules used.
         """
-        rule = self.hparams.checkpoint_selection
-        self.recover_selected()
+        rule = self.test_rule = rule or self.hparams.checkpoint_selection
+        self.recover_selected(rule)
         self.calibrate(adapt_set, loader_kwargs)
         self._recovered = True  # evaluate() must not load another checkpoint
         self.evaluate(test_set, progressbar=False, test_loader_kwargs=loader_kwargs)
@@ -323,12 +378,12 @@ class AdaptationBrain(sb.Brain):
         )
         return summary
 
-    def recover_selected(self):
-        """Loads the checkpoint that ``checkpoint_selection`` picks."""
+    def recover_selected(self, rule=None):
+        """Loads the checkpoint that ``rule`` (default: ``checkpoint_selection``) picks."""
         if self.checkpointer is None or self.checkpointer.find_checkpoint() is None:
             raise FileNotFoundError("no checkpoint in %s: train this recipe first"
                                     % getattr(self.checkpointer, "checkpoints_dir", None))
-        self.checkpointer.recover_if_possible(max_key=SELECTION_KEYS[self.hparams.checkpoint_selection])
+        self.checkpointer.recover_if_possible(max_key=SELECTION_KEYS[rule or self.hparams.checkpoint_selection])
 
     def on_evaluate_start(self, max_key=None, min_key=None):
         if not getattr(self, "_recovered", False):  # test() has recovered already
@@ -338,7 +393,7 @@ class AdaptationBrain(sb.Brain):
     # ------------------------------------------------------------------ stages
     def on_stage_start(self, stage, epoch=None):
         self.loss_terms = {}
-        self.valid_correct, self.valid_total = 0, 0
+        self.valid_correct, self.valid_total, self.valid_domain = 0, 0, []
         state = getattr(self, "training_state", None)
         if stage == sb.Stage.TRAIN and self.step == 0 and state is not None:
             state.apply()  # resumed from an end-of-epoch checkpoint
@@ -356,23 +411,27 @@ class AdaptationBrain(sb.Brain):
             counter = self.hparams.epoch_counter
             if hasattr(counter, "update_metric"):  # EpochCounterWithStopper: stop on a plateau
                 counter.update_metric(stats["source_acc"])
-            key = SELECTION_KEYS[self.hparams.checkpoint_selection]
-            if key == "target_im":  # costs one pass over the adaptation set per epoch
+            keys = [SELECTION_KEYS[r] for r in self.selection_rules() if SELECTION_KEYS[r]]
+            if "target_im" in keys:  # costs one pass over the adaptation set per epoch
                 stats["target_im"] = self.target_information()
+            if "source_domain" in keys:  # so does this
+                stats["source_domain"], stats["domain_confusion"] = \
+                    self.source_domain_selection_score(stats["source_acc"])
             self.hparams.train_logger.log_stats(
                 stats_meta={"epoch": epoch},
                 train_stats=self.train_stats,
                 valid_stats=stats,
             )
-            # keeps the latest checkpoint (to resume) and the best one for the rule
+            # keeps the latest checkpoint (to resume) and the best one for each rule
             self.checkpointer.save_and_keep_only(
                 meta={k: v for k, v in stats.items() if k != "loss"},
-                max_keys=[key] if key else [], num_to_keep=1,
+                max_keys=keys, num_to_keep=1,
             )
         else:
             self.test_summary = self.test_stats.summarize()
             self.hparams.train_logger.log_stats(
-                stats_meta={"target test, selection": self.hparams.checkpoint_selection},
+                stats_meta={"target test, selection": getattr(self, "test_rule",
+                                                              self.hparams.checkpoint_selection)},
                 test_stats={k: round(self.test_summary[k], 4) for k in
                             ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
                             if not np.isnan(self.test_summary[k])},

@@ -388,7 +388,8 @@ def closed_set_table(records):
 
     Rows are methods (with their settings) and checkpoint selection rules,
     columns tasks; the share of the source-only -> train-on-target gap a
-    method closes is in brackets (against each baseline's own selection).
+    method closes is in brackets (against each baseline's own selection);
+    where cells rest on different numbers of seeds, each says how many.
     The rules of a run's ``selection_alternatives`` get rows of their own.
     Paired rows: a variant against its plain method on the same seeds and
     selection (mean ± std of the per-seed difference), e.g. Go-labels on and off.
@@ -420,11 +421,12 @@ def closed_set_table(records):
              "", "| method | selection | " + " | ".join(tasks) + " |",
              "| --- | --- | " + " | ".join("---" for _ in tasks) + " |"]
     source, oracle = METHOD_NAMES["source_only"], METHOD_NAMES["oracle"]
+    show_n = len({len(seeds) for seeds in by.values()}) > 1  # cells rest on different seed counts
     for v, rule in rows:
         cells = []
         for t in tasks:
             values = list(by.get((v, rule, t), {}).values())
-            text = cell(values)
+            text = cell(values, show_n)
             low, high = by.get((source, own.get(source), t)), by.get((oracle, own.get(oracle), t))
             if values and low and high and not v.startswith(("Source", "Train on")):
                 gap = np.mean(list(high.values())) - np.mean(list(low.values()))

@@ -11,7 +11,7 @@ random 101 x 40 "MFCCs" (20 source classes, the target shifted by +0.5).
 brain  The recipe's path: manifests -> ``make_dataset`` (a ``DynamicItemDataset``
        whose ``feats`` item looks the precomputed tensor up instead of reading a
        wav) -> ``PairedDataset`` -> ``DANN.fit`` with the recipe's loader options
-       (``PairedBatch`` collate, ``ReproducibleRandomSampler``, 32 + 32 per
+       (``PairedBatch`` collate, ``PairedDataset.sampler()``, 32 + 32 per
        batch, tqdm progress bar as in a recipe run), Adam, the annealed learning
        rate, lambda_p, ``InputNormalization``, SpeechBrain's gradient clipping
        (max_grad_norm 5) and the recipe's checkpointer (no validation set, so
@@ -141,6 +141,7 @@ def load(args, work, result):
         "results_root": os.path.join(work, "results"),  # logs, checkpoints, cache: all in work
         "number_of_epochs": args.epochs,
         "batch_size": args.batch_size,
+        "warm_start": False,  # both loops start from the same seeded weights
     }
     hparams = load_hparams(HPARAMS, overrides)
     result["parameters"] = sum(p.numel() for m in hparams["modules"].values() for p in m.parameters())
@@ -231,8 +232,9 @@ def run_brain(args, work, result, clock):
                   / ((args.epochs - 1) * brain.progress.steps_per_epoch))
 
     # The data path alone: the recipe's loader, batches moved to the device.
-    loader = brain.make_dataloader(train_set, sb.Stage.TRAIN, ckpt_prefix=None,
-                                   collate_fn=PairedBatch.collate, **hparams["train_dataloader_opts"])
+    opts = {k: v for k, v in hparams["train_dataloader_opts"].items() if k != "shuffle"}
+    loader = brain.make_dataloader(train_set, sb.Stage.TRAIN, ckpt_prefix=None, sampler=train_set.sampler(),
+                                   collate_fn=PairedBatch.collate, **opts)
 
     def data_epoch():
         for batch in loader:
@@ -247,14 +249,19 @@ def run_bare(args, work, result, clock):
 
     from amls_speech.losses import domain_adversarial_loss
     from amls_speech.nnet import grad_reverse
+    from amls_speech.sampling import PairedSampler
     from amls_speech.schedules import Progress, dann_lambda
 
     hparams = load(args, work, result)
     device = torch.device(args.device)
     xs, ys, xt = (t.to(device) for t in make_data(args.n))
     n, batch = args.n, args.batch_size
-    # PairedDataset's fixed target partner of each index
-    partner = torch.randperm(n, generator=torch.Generator().manual_seed(hparams["seed"])).to(device)
+    # the pairs of PairedDataset.sampler(), which the Brain set_epoch's at every epoch
+    pair_sampler = PairedSampler(n, n, seed=hparams["seed"])
+
+    def epoch_pairs(epoch):
+        pair_sampler.set_epoch(epoch)
+        return torch.tensor(list(pair_sampler)).to(device)
 
     modules = torch.nn.ModuleDict(hparams["modules"]).to(device)  # same order as Brain.modules
     normalize, extractor = modules["normalize"], modules["extractor"]
@@ -264,10 +271,6 @@ def run_bare(args, work, result, clock):
     annealing, gamma = hparams["lr_annealing"], hparams["grl_gamma"]
     steps = n // batch  # drop_last
     progress = Progress(args.epochs, steps)
-    sampler = torch.Generator()
-    # Brain._train_loader_specifics seeds its ReproducibleRandomSampler with this
-    # (seed_everything, applied by the hparams file, sets it to the recipe's seed)
-    sampler_seed = int(os.environ.get("SB_GLOBAL_SEED", 563375142))
 
     times, losses, step_times = [], [], []
     result.update(setup_s=clock.now() - t_setup, rss_before_mb=rss_mb())
@@ -277,19 +280,18 @@ def run_bare(args, work, result, clock):
             result["faults_before"] = minor_faults()
         t0 = last = clock.now()
         modules.train()
-        sampler.manual_seed(sampler_seed + epoch)  # the Brain's ReproducibleRandomSampler order
-        order = torch.randperm(n, generator=sampler).to(device)
+        pairs = epoch_pairs(epoch)
         total = 0.0
         for step in range(1, steps + 1):
             torch.manual_seed(STEP_SEED + (epoch - 1) * 100003 + step)
             p = progress(epoch, step)
             annealing(optimizer, p)
-            idx = order[(step - 1) * batch : step * batch]
-            x = torch.cat([xs[idx], xt[partner[idx]]])
+            idx, tdx = pairs[(step - 1) * batch : step * batch].T
+            x = torch.cat([xs[idx], xt[tdx]])
             lens = torch.ones(x.shape[0], device=device)
             z = extractor(normalize(x, lens, epoch=epoch))
             logits = classifier(z)
-            d = discriminator(grad_reverse(z, dann_lambda(p, gamma)))
+            d = discriminator(grad_reverse(z, hparams["adversarial_weight"] * dann_lambda(p, gamma)))
             loss = F.cross_entropy(logits[:batch], ys[idx]) + domain_adversarial_loss(d[:batch], d[batch:])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -306,10 +308,10 @@ def run_bare(args, work, result, clock):
                   faults_per_step=(minor_faults() - result["faults_before"]) / ((args.epochs - 1) * steps))
 
     def data_epoch():
-        order = torch.randperm(n, generator=sampler).to(device)
+        pairs = epoch_pairs(1)
         for step in range(1, steps + 1):
-            idx = order[(step - 1) * batch : step * batch]
-            torch.cat([xs[idx], xt[partner[idx]]]), ys[idx]
+            idx, tdx = pairs[(step - 1) * batch : step * batch].T
+            torch.cat([xs[idx], xt[tdx]]), ys[idx]
 
     result["data_ms_per_step"] = time_data_path(clock, data_epoch, steps)
 
@@ -409,10 +411,11 @@ def main(argv=None):
                     result["peak_rss_mb"], " ".join("%.5f" % v for v in result["mean_loss"])), flush=True)
     finally:
         shutil.rmtree(logdir, ignore_errors=True)
-    report(args, runs)
+    return report(args, runs)
 
 
 def report(args, runs):
+    """Prints the tables; returns the medians of each variant (``stats``)."""
     import speechbrain
 
     stats = {}
@@ -486,6 +489,8 @@ def report(args, runs):
     elif diff > 1e-3:
         print("WARNING: the two loops did not compute the same losses (was the library edited "
               "during the run?)")
+    return {"stats": stats, "parameters": runs["brain"][0]["parameters"],
+            "samples_per_step": 2 * args.batch_size}
 
 
 if __name__ == "__main__":

@@ -112,8 +112,12 @@ class FeatureCache:
         feats = compute()
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         os.close(fd)
-        torch.save(feats, tmp)
-        os.replace(tmp, path)
+        try:
+            torch.save(feats, tmp)
+            os.replace(tmp, path)  # only a whole file ever has the cache's name
+        except BaseException:
+            os.remove(tmp)
+            raise
         return feats
 
 

@@ -1,0 +1,101 @@
+"""Concrete k-means, DEC, DCN, k-means++ and the Hungarian score against values worked out by hand."""
+
+import math
+
+import pytest
+import torch
+
+from amls_speech import clustering as C
+
+
+def test_ckm_loss_gradients_reach_embeddings_and_centroids():
+    z = torch.tensor([[0.0], [2.0]], requires_grad=True)
+    mu = torch.tensor([[0.0], [3.0]], requires_grad=True)
+    # tau small: the soft sample is one-hot to float precision, so the straight-through
+    # term adds nothing and the gradients are those of sum_i (z_i - mu_k(i))^2
+    loss = C.concrete_kmeans_loss(z, mu, temperature=0.01, noise=torch.zeros(2, 2))
+    loss.backward()
+    assert float(loss.detach()) == pytest.approx(1.0)  # (2 - 3)^2
+    assert mu.grad.squeeze(1).tolist() == pytest.approx([0.0, 2.0])  # -2 (z_1 - mu_1) = 2
+    assert z.grad.squeeze(1).tolist() == pytest.approx([0.0, -2.0])  # 2 (z_1 - mu_1) = -2
+    mean = C.concrete_kmeans_loss(z, mu, temperature=0.01, noise=torch.zeros(2, 2), reduction="mean")
+    assert float(mean) == pytest.approx(0.5)
+
+
+def test_gumbel_assignment_samples_the_softmax_of_negative_distances():
+    # Gumbel-max: P(h = e_j) = softmax(-d^2)_j = (1, e^-1) / (1 + e^-1) for d^2 = (0, 1)
+    z = torch.zeros(20000, 1)
+    mu = torch.tensor([[0.0], [1.0]])
+    h = C.concrete_assignment(z, mu, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(h.sum(-1), torch.ones(20000))  # one-hot rows
+    assert float(h[:, 1].mean()) == pytest.approx(math.exp(-1) / (1 + math.exp(-1)), abs=0.01)
+
+
+def test_assignment_rejects_a_zero_temperature():
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        C.concrete_assignment(torch.zeros(1, 1), torch.zeros(2, 1), temperature=0)
+
+
+def test_kmeans_plus_plus_never_picks_a_point_twice_when_others_are_far():
+    # after a first pick at 0 the D^2 weights are (0, 0, 0, 9): the second pick is 3;
+    # after a first pick at 3 they are (9, 9, 9, 0): a 0. Either way one of each.
+    z = torch.tensor([[0.0], [0.0], [0.0], [3.0]])
+    for seed in range(20):
+        mu = C.kmeans_plus_plus(z, 2, torch.Generator().manual_seed(seed))
+        assert sorted(mu.squeeze(1).tolist()) == [0.0, 3.0]
+    with pytest.raises(ValueError, match="1 <= k <= 4"):
+        C.kmeans_plus_plus(z, 5)
+
+
+def test_hungarian_accuracy_by_hand():
+    # contingency (clusters 0, 1, 2 x labels 5, 6): [[1, 3], [2, 0], [0, 1]]
+    # best matching: 0 -> 6 (3), 1 -> 5 (2); cluster 2 unmatched: 5 of 7 right
+    clusters = [0, 0, 0, 0, 1, 1, 2]
+    labels = [5, 6, 6, 6, 5, 5, 6]
+    acc, mapping = C.hungarian_accuracy(clusters, labels)
+    assert acc == pytest.approx(5 / 7) and mapping == {0: 6, 1: 5}
+    # a relabelled perfect clustering scores 1
+    assert C.hungarian_accuracy([2, 2, 0, 1], ["b", "b", "a", "c"])[0] == 1.0
+    with pytest.raises(ValueError, match="equally long"):
+        C.hungarian_accuracy([0, 1], [0])
+
+
+def test_dec_target_distribution_and_loss_by_hand():
+    q = torch.tensor([[0.6, 0.4], [0.2, 0.8]])  # f = (0.8, 1.2)
+    # row 0: (0.36/0.8, 0.16/1.2) = (0.45, 0.1333) -> (0.7714, 0.2286)
+    # row 1: (0.04/0.8, 0.64/1.2) = (0.05, 0.5333) -> (0.0857, 0.9143)
+    p = C.dec_target_distribution(q)
+    assert p.tolist()[0] == pytest.approx([0.7714, 0.2286], abs=1e-4)
+    assert p.tolist()[1] == pytest.approx([0.0857, 0.9143], abs=1e-4)
+    expected = (0.7714 * math.log(0.7714 / 0.6) + 0.2286 * math.log(0.2286 / 0.4)
+                + 0.0857 * math.log(0.0857 / 0.2) + 0.9143 * math.log(0.9143 / 0.8)) / 2
+    assert float(C.dec_loss(q, p)) == pytest.approx(expected, abs=1e-3)
+
+
+def test_dec_step_moves_a_centroid_towards_its_confident_points():
+    z = torch.tensor([[0.0], [0.2], [5.0]])
+    mu = torch.tensor([[1.0], [4.0]], requires_grad=True)
+    q = C.dec_soft_assignment(z, mu)
+    C.dec_loss(q, C.dec_target_distribution(q)).backward()
+    with torch.no_grad():
+        moved = mu - 0.5 * mu.grad
+    assert float(moved[0]) < 1.0 and float(moved[1]) > 4.0  # towards 0.1 and 5.0
+
+
+def test_dcn_update_is_a_running_mean_from_zero_counts():
+    z = torch.tensor([[1.0], [3.0], [8.0]])
+    mu, counts, s = C.dcn_update(z, torch.tensor([[2.0], [9.0]]), torch.zeros(2))
+    # cluster 0 gets 1 then 3: mu = 1 (first step 1/1), then 1 + (3 - 1)/2 = 2; cluster 1 gets 8
+    assert s.tolist() == [0, 0, 1] and counts.tolist() == [2.0, 1.0]
+    assert mu.squeeze(1).tolist() == pytest.approx([2.0, 8.0])
+    assert float(C.dcn_loss(z, mu, s)) == pytest.approx((1 + 1 + 0) / 2 / 3)
+
+
+def test_rbf_classifier_and_class_means():
+    mu = C.class_means(torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]]), torch.tensor([0, 0, 1]), 2)
+    assert mu.tolist() == [[1.0, 0.0], [0.0, 4.0]]
+    # z = (1, 1): d^2 = (1, 10): r = (1, e^-9) / (1 + e^-9)
+    probs = C.rbf_classifier(torch.tensor([[1.0, 1.0]]), mu).exp()
+    assert float(probs[0, 1]) == pytest.approx(math.exp(-9) / (1 + math.exp(-9)))
+    with pytest.raises(ValueError, match=r"class\(es\) \[2\]"):
+        C.class_means(torch.zeros(2, 1), torch.tensor([0, 1]), 3)

@@ -266,7 +266,9 @@ def write_manifests(save_folder, manifests, args, fieldnames=MANIFEST_FIELDS):
     save_folder : str
         Output folder (created if needed).
     manifests : dict
-        Manifest name (``source_train`` ...) -> list of row dicts.
+        Manifest name (``source_train`` ...) -> list of row dicts, or an
+        iterable of rows written as it is read (:func:`streamed_rows`: the
+        preparation of a large corpus then holds no row in memory).
     args : dict
         The preparation arguments, recorded in the stamp.
     fieldnames : sequence of str
@@ -290,6 +292,8 @@ def write_manifests(save_folder, manifests, args, fieldnames=MANIFEST_FIELDS):
         raise ValueError("manifests missing: %s" % sorted(missing))
     ids = {}
     for name in MANIFEST_NAMES:
+        if not isinstance(manifests[name], list):  # streamed: checked as it is written
+            continue
         for row in manifests[name]:
             if row["ID"] in ids:
                 raise ValueError(
@@ -305,6 +309,33 @@ def write_manifests(save_folder, manifests, args, fieldnames=MANIFEST_FIELDS):
         write_csv_atomic(paths[name], manifests[name], fieldnames)
     write_json_atomic(stamp, normalise_args(args))
     return paths
+
+
+def streamed_rows(rows, what, folder, hint):
+    """Passes manifest rows through while checking them: IDs strictly ascending (so unique), not empty.
+
+    For preparations that write rows as they make them (:func:`write_manifests`
+    takes iterables); an error stops the write, and the manifest being written
+    is left as it was.
+
+    Example
+    -------
+    >>> [r["ID"] for r in streamed_rows(iter([{"ID": "a"}, {"ID": "b"}]), "source", "/c", "check it")]
+    ['a', 'b']
+    >>> list(streamed_rows(iter([{"ID": "b"}, {"ID": "a"}]), "source", "/c", "check it"))
+    Traceback (most recent call last):
+    ...
+    ValueError: source: row ID 'a' after 'b': rows must come sorted by ID, each once
+    """
+    last = None
+    for row in rows:
+        if last is not None and row["ID"] <= last:
+            raise ValueError("%s: row ID %r after %r: rows must come sorted by ID, each once"
+                             % (what, row["ID"], last))
+        last = row["ID"]
+        yield row
+    if last is None:
+        check_not_empty([], what, folder, hint)
 
 
 def run_preparation(save_folder, args, build_fn, task="data", fieldnames=MANIFEST_FIELDS):
@@ -342,13 +373,22 @@ def run_preparation(save_folder, args, build_fn, task="data", fieldnames=MANIFES
     if is_prepared(save_folder, args):
         logger.info("%s already prepared in %s (same arguments): skipping", task, save_folder)
         return manifest_paths(save_folder)
-    manifests = build_fn()
+    counts = {}
+
+    def counted(name, rows):  # streamed rows are counted as they are written
+        counts[name] = 0
+        for row in rows:
+            counts[name] += 1
+            yield row
+
+    manifests = {n: m if isinstance(m, list) else counted(n, m) for n, m in build_fn().items()}
     paths = write_manifests(save_folder, manifests, args, fieldnames)
     logger.info(
         "%s prepared in %s: %s",
         task,
         save_folder,
-        ", ".join("%s %d rows" % (n, len(manifests[n])) for n in MANIFEST_NAMES),
+        ", ".join("%s %d rows" % (n, counts.get(n, len(manifests[n]) if isinstance(manifests[n], list) else 0))
+                  for n in MANIFEST_NAMES),
     )
     return paths
 

@@ -53,17 +53,17 @@ if __package__ in (None, ""):  # run as a script: make the repo root importable
 from amls_speech.partitions import gender_partition  # noqa: E402
 from data_prep.common import (  # noqa: E402
     add_split_arguments,
-    build_rows,
     check_not_empty,
     file_digest,
     find_csv_columns,
+    make_row,
     named_manifests,
     parse_cli_args,
     print_manifest_paths,
     run_preparation,
-    split_items_by_speaker,
     split_options,
-    split_rows_by_speaker,
+    split_speakers,
+    streamed_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -186,8 +186,12 @@ def list_word_folders(folder, what, hint):
     )
 
 
-def list_speech_commands(data_folder, classes):
-    """``(relpath, word, speaker)`` for every wav of the given word folders.
+def iter_speech_commands(data_folder, classes):
+    """``(relpath, word, speaker)`` for every wav of the given word folders, in manifest-ID order.
+
+    A generator: one word folder's names are in memory at a time. The order
+    (words sorted, then file names) is that of the manifest IDs
+    ``<domain>_<word>_<stem>``, so rows made in this order need no sorting.
 
     ``relpath`` is ``<word>/<file>.wav`` (the form of the official lists).
     Folders starting with ``_`` (``_background_noise_``) are skipped, as are
@@ -204,14 +208,17 @@ def list_speech_commands(data_folder, classes):
     extra = sorted(set(folders) - set(classes))
     if extra:
         logger.info("skipping %d folder(s) that are not classes: %s", len(extra), extra)
-    items = []
     for word in sorted(classes):
         for name in sorted(os.listdir(os.path.join(data_folder, word))):
             if not name.lower().endswith(".wav"):
                 continue
             rel = word + "/" + name
-            items.append((rel, word, parse_speech_commands_name(rel)))
-    return items
+            yield rel, word, parse_speech_commands_name(rel)
+
+
+def list_speech_commands(data_folder, classes):
+    """:func:`iter_speech_commands` as a list."""
+    return list(iter_speech_commands(data_folder, classes))
 
 
 def read_official_list(data_folder, name):
@@ -289,55 +296,62 @@ def prepare_speech_commands(
     }
 
     def build():
+        # Two passes over the tree, so that memory grows with the speakers, not
+        # the files: the first finds who is where, the second streams the rows.
         genders = read_gender_csv(gender_csv)
-        items = list_speech_commands(data_folder, partition.classes)
-        unlabelled = {spk for _, _, spk in items if spk not in genders}
+        src_classes = set(partition.source_classes)
+        tgt_classes = set(partition.target_classes)
+        source_speakers, target_speakers, unlabelled = set(), set(), {}
+        for _, word, spk in iter_speech_commands(data_folder, partition.classes):
+            g = genders.get(spk)
+            if g is None:
+                unlabelled[spk] = unlabelled.get(spk, 0) + 1
+            elif g == src and word in src_classes:
+                source_speakers.add(spk)
+            elif g == tgt and word in tgt_classes:
+                target_speakers.add(spk)
         if unlabelled:
-            n_files = sum(1 for _, _, spk in items if spk in unlabelled)
             logger.warning(
                 "%d speaker(s) (%d files) are not in the gender CSV %s: skipped",
                 len(unlabelled),
-                n_files,
+                sum(unlabelled.values()),
                 gender_csv,
             )
-        src_classes = set(partition.source_classes)
-        tgt_classes = set(partition.target_classes)
-        source_items, target_items = [], []
-        for rel, word, spk in items:
-            g = genders.get(spk)
-            path = os.path.join(data_folder, *rel.split("/"))
-            if g == src and word in src_classes:
-                source_items.append((rel, (path, word, src, spk)))
-            elif g == tgt and word in tgt_classes:
-                target_items.append((path, word, tgt, spk))
         hint = "check --data_folder / gender CSV"
-        check_not_empty(source_items, "source (%s) data" % src, data_folder, hint)
-        check_not_empty(target_items, "target data (%s)" % tgt, data_folder, hint)
-
-        source_rows = build_rows([it for _, it in source_items], partition)
+        check_not_empty(source_speakers, "source (%s) data" % src, data_folder, hint)
+        check_not_empty(target_speakers, "target data (%s)" % tgt, data_folder, hint)
         if valid_ratio is None:
             held = read_official_list(data_folder, "validation_list.txt")
             held |= read_official_list(data_folder, "testing_list.txt")
-            valid_paths = {
-                os.path.join(data_folder, *rel.split("/")) for rel, _ in source_items if rel in held
-            }
-            source_valid = [r for r in source_rows if r["wav"] in valid_paths]
-            source_train = [r for r in source_rows if r["wav"] not in valid_paths]
+
+            def in_valid(rel, spk):
+                return rel in held
         else:
-            source_train, source_valid = split_rows_by_speaker(
-                source_rows, valid_ratio, seed, "source (%s) speakers" % src
-            )
-        check_not_empty(source_train, "source_train (%s) data" % src, data_folder, hint)
-        check_not_empty(
-            source_valid,
-            "source_valid (%s) data" % src,
-            data_folder,
-            hint + " / validation_list.txt, testing_list.txt",
+            valid_speakers = set(split_speakers(source_speakers, valid_ratio, seed,
+                                                "source (%s) speakers" % src)[1])
+
+            def in_valid(rel, spk):
+                return spk in valid_speakers
+        test_speakers = set(split_speakers(target_speakers, test_ratio, seed,
+                                           "target (%s) speakers" % tgt)[1])
+
+        def rows(gender, classes, keep):
+            for rel, word, spk in iter_speech_commands(data_folder, partition.classes):
+                if genders.get(spk) == gender and word in classes and keep(rel, spk):
+                    path = os.path.join(data_folder, *rel.split("/"))
+                    yield make_row(path, word, gender, spk, partition)
+
+        valid_hint = hint + " / validation_list.txt, testing_list.txt"
+        return named_manifests(
+            streamed_rows(rows(src, src_classes, lambda rel, spk: not in_valid(rel, spk)),
+                          "source_train (%s) data" % src, data_folder, hint),
+            streamed_rows(rows(src, src_classes, in_valid),
+                          "source_valid (%s) data" % src, data_folder, valid_hint),
+            streamed_rows(rows(tgt, tgt_classes, lambda rel, spk: spk not in test_speakers),
+                          "target_adapt (%s) data" % tgt, data_folder, hint),
+            streamed_rows(rows(tgt, tgt_classes, lambda rel, spk: spk in test_speakers),
+                          "target_test (%s) data" % tgt, data_folder, hint),
         )
-        target_adapt, target_test = split_items_by_speaker(
-            target_items, partition, test_ratio, seed, "target (%s) speakers" % tgt
-        )
-        return named_manifests(source_train, source_valid, target_adapt, target_test)
 
     return run_preparation(save_folder, args, build, "speech_commands %s->%s" % (src, tgt))
 

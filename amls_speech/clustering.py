@@ -267,3 +267,55 @@ def class_means(z, labels, n_classes):
                          % torch.nonzero(counts == 0).flatten().tolist())
     sums = torch.zeros(n_classes, z.shape[1], dtype=z.dtype).index_add_(0, labels, z.detach())
     return sums / counts.unsqueeze(1).to(z.dtype)
+
+
+def lloyd(z, centroids, iterations=10):
+    """Lloyd's k-means iterations from ``centroids`` (an empty cluster keeps its centroid).
+
+    Example
+    -------
+    >>> z = torch.tensor([[0.0], [1.0], [9.0], [11.0]])
+    >>> lloyd(z, torch.tensor([[0.0], [1.0]]), 5).squeeze(1).tolist()
+    [0.5, 10.0]
+    """
+    z, mu = z.detach(), centroids.detach().clone()
+    for _ in range(iterations):
+        assign = squared_distances(z, mu).argmin(-1)
+        for k in range(len(mu)):
+            members = z[assign == k]
+            if len(members):
+                mu[k] = members.mean(0)
+    return mu
+
+
+class Centroids(torch.nn.Module):
+    """The k x dim centroid matrix M, a parameter of the model (checkpointed with it).
+
+    ``counts`` (DCN's per-centroid sample counts) and ``initialised`` are
+    buffers, so that a resumed run neither re-seeds the centroids nor loses
+    DCN's step sizes.
+
+    Example
+    -------
+    >>> m = Centroids(3, 2)
+    >>> m.weight.shape, bool(m.initialised)
+    (torch.Size([3, 2]), False)
+    >>> m.assign(torch.zeros(1, 2)).shape
+    torch.Size([1])
+    """
+
+    def __init__(self, n_clusters, dim):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(n_clusters, dim))
+        self.register_buffer("counts", torch.zeros(n_clusters))
+        self.register_buffer("initialised", torch.tensor(False))
+
+    def set(self, centroids):
+        """Puts ``centroids`` in place (k-means++ then Lloyd, or DCN's update)."""
+        with torch.no_grad():
+            self.weight.copy_(centroids)
+        self.initialised.fill_(True)
+
+    def assign(self, z):
+        """The nearest centroid of every embedding: the cluster id a test sample gets."""
+        return squared_distances(z, self.weight).argmin(-1)

@@ -37,6 +37,9 @@ class LabelPartition:
         Class numbers (1-based) or names only the source domain has.
     shared : list of int or str
         Class numbers or names both domains have. The rest are target-private.
+    allow_disjoint : bool
+        Accept an empty ``shared`` (heterogeneous adaptation: the two label
+        sets have nothing in common); an error otherwise, as a typo guard.
 
     Example
     -------
@@ -51,7 +54,7 @@ class LabelPartition:
     3
     """
 
-    def __init__(self, classes, source_private, shared):
+    def __init__(self, classes, source_private, shared, allow_disjoint=False):
         self.classes = sorted(set(classes))
         if len(self.classes) != len(classes):
             raise ValueError("class list has duplicates: %s" % sorted(classes))
@@ -66,8 +69,9 @@ class LabelPartition:
         self._set = {c: TARGET_PRIVATE for c in self.classes}
         self._set.update({c: SOURCE_PRIVATE for c in src})
         self._set.update({c: SHARED for c in shr})
-        if not shr:
-            raise ValueError("the partition has no shared class")
+        if not shr and not allow_disjoint:
+            raise ValueError("the partition has no shared class (pass allow_disjoint=True for "
+                             "heterogeneous adaptation)")
 
     def _name(self, c):
         if isinstance(c, int):
@@ -169,7 +173,7 @@ def emotion_partition():
 
 
 DIGITS = tuple("0123456789")
-DIGIT_LABEL_SPACES = ("closed", "mismatched")
+DIGIT_LABEL_SPACES = ("closed", "mismatched", "disjoint")
 
 
 def digit_partition(label_space="closed"):
@@ -178,7 +182,8 @@ def digit_partition(label_space="closed"):
     ``closed``: both domains have all ten digits (the DANN paper's Table 1).
     ``mismatched``: source digits 0-6, target digits 3-9, so 3-6 are shared,
     0-2 source-private and 7-9 target-private: the speech tasks' setting on
-    images, for all five methods.
+    images, for all five methods. ``disjoint``: source digits 0-4, target
+    digits 5-9, nothing shared: the CKM paper's heterogeneous adaptation.
 
     Example
     -------
@@ -188,9 +193,14 @@ def digit_partition(label_space="closed"):
     >>> q = digit_partition("mismatched")
     >>> q.source_classes, q.shared, q.classes_in(TARGET_PRIVATE)
     (['0', '1', '2', '3', '4', '5', '6'], ['3', '4', '5', '6'], ['7', '8', '9'])
+    >>> h = digit_partition("disjoint")
+    >>> h.source_classes, h.shared, h.target_classes
+    (['0', '1', '2', '3', '4'], [], ['5', '6', '7', '8', '9'])
     """
     if label_space not in DIGIT_LABEL_SPACES:
         raise ValueError("label_space must be one of %s, got %r" % (DIGIT_LABEL_SPACES, label_space))
     if label_space == "closed":
         return LabelPartition(DIGITS, source_private=[], shared=list(DIGITS))
+    if label_space == "disjoint":
+        return LabelPartition(DIGITS, source_private=list("01234"), shared=[], allow_disjoint=True)
     return LabelPartition(DIGITS, source_private=["0", "1", "2"], shared=["3", "4", "5", "6"])

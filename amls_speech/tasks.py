@@ -4,7 +4,9 @@ Speech: the AMLS paper's five tasks. Vision: the digit pairs of the DANN
 paper's Table 1 on the embedded domains (``mnist``, ``mnistm``, ``syn``,
 ``uci``), with both domains holding all ten digits; the suffix ``-mls``
 (mismatched label spaces) gives the same pair with source digits 0-6 and
-target digits 3-9 (:func:`amls_speech.partitions.digit_partition`).
+target digits 3-9 (:func:`amls_speech.partitions.digit_partition`); the
+suffix ``-het`` (heterogeneous, the CKM paper's setting) source digits 0-4 and
+target digits 5-9, with no class in common.
 """
 
 from amls_speech import partitions
@@ -22,6 +24,8 @@ TASKS = {
 DIGIT_DOMAINS = ("mnist", "mnistm", "syn", "uci")
 MISMATCHED_SUFFIX = "-mls"
 TASKS.update({t + MISMATCHED_SUFFIX: TASKS[t] for t in ("MN2MM", "SY2MN", "MN2UC")})
+DISJOINT_SUFFIX = "-het"
+TASKS.update({"MM2MN" + DISJOINT_SUFFIX: ("mnistm", "mnist"), "SY2MN" + DISJOINT_SUFFIX: ("syn", "mnist")})
 
 
 def source_domain(task):
@@ -47,14 +51,16 @@ def target_domain(task):
 
 
 def label_space(task):
-    """``closed`` or ``mismatched``: the label space of a digit task.
+    """``closed``, ``mismatched`` or ``disjoint``: the label space of a digit task.
 
     Example
     -------
-    >>> label_space("MN2MM"), label_space("SY2MN-mls")
-    ('closed', 'mismatched')
+    >>> label_space("MN2MM"), label_space("SY2MN-mls"), label_space("MM2MN-het")
+    ('closed', 'mismatched', 'disjoint')
     """
     _lookup(task)
+    if task.endswith(DISJOINT_SUFFIX):
+        return "disjoint"
     return "mismatched" if task.endswith(MISMATCHED_SUFFIX) else "closed"
 
 

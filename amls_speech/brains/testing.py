@@ -5,6 +5,7 @@ import torch
 from speechbrain.dataio.batch import PaddedBatch
 from speechbrain.processing.features import InputNormalization
 
+from amls_speech.clustering import Centroids
 from amls_speech.data import PairedBatch
 from amls_speech.nnet import Classifier, CNNExtractor, Discriminator
 from amls_speech.schedules import Progress
@@ -52,6 +53,10 @@ def tiny_brain(brain_class, n_classes=3, frames=12, coeffs=8, **hparams):
         "discriminator": Discriminator(extractor.out_features, hidden=[8]),
         "aux_discriminator": Discriminator(extractor.out_features, hidden=[8]),
         "pseudo_threshold": EpochThreshold("fixed", fixed=0.0),
+        # the deep-clustering brain's autoencoder half and centroid matrix
+        "decoder": torch.nn.Sequential(torch.nn.Linear(extractor.out_features, frames * coeffs),
+                                       torch.nn.Unflatten(1, (frames, coeffs))),
+        "centroids": Centroids(n_classes, extractor.out_features),
     }
     classes = ["c%d" % i for i in range(n_classes)]
     defaults = dict(
@@ -69,6 +74,12 @@ def tiny_brain(brain_class, n_classes=3, frames=12, coeffs=8, **hparams):
         target_opt_class=lambda p: torch.optim.Adam(p, lr=1e-3),
         disc_opt_class=lambda p: torch.optim.Adam(p, lr=1e-3),
         train_logger=_Logger(),
+        clustering="ckm",
+        ce_weight=1.0,
+        cluster_weight=1.0,
+        temperature=1.0,
+        n_clusters=n_classes,
+        seed=0,
     )
     defaults.update(hparams)
     brain = brain_class(

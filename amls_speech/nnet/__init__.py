@@ -1,9 +1,10 @@
-"""Networks: feature extractors, classifier, discriminators, gradient reversal."""
+"""Networks: feature extractors, classifier, decoder, discriminators, gradient reversal."""
 
 from amls_speech.nnet.classifier import Classifier
+from amls_speech.nnet.decoder import ConvDecoder
 from amls_speech.nnet.discriminator import Discriminator
 from amls_speech.nnet.extractor import CNNExtractor
 from amls_speech.nnet.grl import GradientReversal, grad_reverse
 from amls_speech.nnet.init import kaiming_init
 
-__all__ = ["CNNExtractor", "Classifier", "Discriminator", "GradientReversal", "grad_reverse", "kaiming_init"]
+__all__ = ["CNNExtractor", "Classifier", "ConvDecoder", "Discriminator", "GradientReversal", "grad_reverse", "kaiming_init"]

@@ -1,0 +1,157 @@
+"""Heterogeneous adaptation by deep clustering: CKM-DA (Algorithm 1, Eq. 4) and its DEC / DCN baselines."""
+
+import logging
+
+import speechbrain as sb
+import torch
+import torch.nn.functional as F
+
+from amls_speech.brains.base import AdaptationBrain
+from amls_speech.clustering import (concrete_kmeans_loss, dcn_loss, dcn_update, dec_loss, dec_soft_assignment,
+                                    dec_target_distribution, hungarian_accuracy, kmeans_plus_plus, lloyd)
+from amls_speech.data import labels
+
+logger = logging.getLogger(__name__)
+
+CLUSTERINGS = ("ckm", "dec", "dcn")
+
+
+class DeepClustering(AdaptationBrain):
+    """An autoencoder pre-trained on both domains, then a clustering loss on the target embeddings.
+
+    Source and target label sets are disjoint: the source classifier G
+    cannot name a target class, so target images are *clustered* and scored
+    after the best one-to-one matching of clusters to target labels
+    (:func:`~amls_speech.clustering.hungarian_accuracy`).
+
+    Epochs 1..``pretrain_epochs``: L_AE, the reconstruction error, only.
+    Then the centroids M start from k-means++ (plus ``kmeans_iterations``
+    Lloyd steps) on the target adaptation embeddings, and each step
+    minimises (Eq. 4 of the CKM-DA paper)
+
+    .. math::
+        L_{AE}(X_s \\cup X_t) + \\lambda_1 L_{clu}(X_t) + \\lambda_2 L_{CE}(X_s, Y_s)
+
+    with L_clu the concrete k-means loss (``clustering: ckm``), DEC's
+    KL(P || Q) or DCN's ||z - mu_s||^2 with its centroid update. The
+    hparams pick the variant: ``ce_weight: 0`` (no source labels: the
+    "Src+Targ clustering" baseline), ``reconstruct: target`` with
+    ``ce_weight: 0`` ("Target clustering": the source plays no part) and
+    ``ckm_encoder_on: source``, the other reading of the paper's Algorithm 1
+    (the encoder gets L_CKM on *source* embeddings and no cross-entropy; the
+    centroids L_CKM on the target).
+
+    Expected modules: ``normalize``, ``extractor`` (the encoder f),
+    ``decoder`` (g), ``classifier`` (q, on the source classes) and
+    ``centroids`` (:class:`~amls_speech.clustering.Centroids`).
+
+    Example
+    -------
+    >>> import speechbrain as sb
+    >>> from amls_speech.brains.testing import tiny_brain
+    >>> brain, batch = tiny_brain(DeepClustering, pretrain_epochs=1)
+    >>> brain.hparams.epoch_counter.current = 1  # pre-training: the autoencoder alone
+    >>> sorted(brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch))
+    ['ae']
+    >>> brain.hparams.epoch_counter.current = 2
+    >>> brain.modules.centroids.set(torch.randn(3, brain.modules.extractor.out_features))
+    >>> sorted(brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch))
+    ['ae', 'ce', 'cluster']
+    """
+
+    def on_fit_start(self):
+        if self.hparams.clustering not in CLUSTERINGS:
+            raise ValueError("clustering must be one of %s, got %r" % (CLUSTERINGS, self.hparams.clustering))
+        if getattr(self.hparams, "ckm_encoder_on", "target") not in ("target", "source"):
+            raise ValueError("ckm_encoder_on must be 'target' (Eq. 4) or 'source' (Algorithm 1)")
+        super().on_fit_start()
+
+    @property
+    def clustering_started(self):
+        return self.epoch > self.hparams.pretrain_epochs
+
+    def on_stage_start(self, stage, epoch=None):
+        super().on_stage_start(stage, epoch)
+        if stage == sb.Stage.TRAIN and epoch > self.hparams.pretrain_epochs \
+                and not bool(self.modules.centroids.initialised):
+            self.init_centroids()
+
+    @torch.no_grad()
+    def init_centroids(self):
+        """k-means++ then Lloyd on the target adaptation embeddings (no label is read)."""
+        with torch.random.fork_rng(devices=[]):  # the loader's draws leave training unchanged
+            z = torch.from_numpy(self.collect(self.unlabelled_target, self.eval_loader_kwargs,
+                                              lambda out: out["z"]))
+        gen = torch.Generator().manual_seed(int(self.hparams.seed))
+        mu = kmeans_plus_plus(z, self.hparams.n_clusters, gen)
+        mu = lloyd(z, mu, getattr(self.hparams, "kmeans_iterations", 10))
+        self.modules.centroids.set(mu.to(self.modules.centroids.weight))
+        logger.info("centroids: k-means++ and %d Lloyd steps on %d target embeddings",
+                    getattr(self.hparams, "kmeans_iterations", 10), len(z))
+
+    def compute_forward(self, batch, stage):
+        if stage != sb.Stage.TRAIN:
+            return super().compute_forward(batch, stage)
+        batch = batch.to(self.device)
+        (xs, ls), (xt, lt) = batch.source.feats, batch.target.feats
+        x = self.modules.normalize(torch.cat([xs, xt]), torch.cat([ls, lt]), epoch=self.epoch)
+        z = self.modules.extractor(x)
+        return {"x": x, "z": z, "recon": self.modules.decoder(z), "logits": self.modules.classifier(z),
+                "n_source": xs.shape[0]}
+
+    def temperature(self):
+        """The Gumbel-softmax temperature: annealed geometrically from tau_0 to tau_min over clustering."""
+        tau0, tau_min = self.hparams.temperature, getattr(self.hparams, "temperature_min", self.hparams.temperature)
+        p = self.training_progress()
+        start = self.hparams.pretrain_epochs / self.hparams.epoch_counter.limit
+        frac = min(1.0, max(0.0, (p - start) / max(1e-9, 1 - start)))
+        return tau0 * (tau_min / tau0) ** frac
+
+    def train_losses(self, out, batch):
+        n = out["n_source"]
+        x, z, recon = out["x"], out["z"], out["recon"]
+        rows = slice(n, None) if getattr(self.hparams, "reconstruct", "both") == "target" else slice(None)
+        terms = {"ae": F.mse_loss(recon[rows], x[rows])}
+        if not self.clustering_started:
+            return terms
+        if self.hparams.ce_weight > 0:
+            zs = z[:n] if getattr(self.hparams, "ckm_encoder_on", "target") == "target" else z[:n].detach()
+            terms["ce"] = self.hparams.ce_weight * F.cross_entropy(self.modules.classifier(zs), labels(batch.source))
+        terms["cluster"] = self.hparams.cluster_weight * self.clustering_loss(z[:n], z[n:])
+        return terms
+
+    def clustering_loss(self, zs, zt):
+        m = self.modules.centroids
+        kind = self.hparams.clustering
+        if kind == "ckm":
+            tau = self.temperature()
+            if getattr(self.hparams, "ckm_encoder_on", "target") == "source":  # Algorithm 1's reading
+                return (concrete_kmeans_loss(zs, m.weight.detach(), tau, reduction="mean")
+                        + concrete_kmeans_loss(zt.detach(), m.weight, tau, reduction="mean"))
+            return concrete_kmeans_loss(zt, m.weight, tau, reduction="mean")
+        if kind == "dec":
+            q = dec_soft_assignment(zt, m.weight)
+            return dec_loss(q, dec_target_distribution(q))  # P from this batch (DEC refreshes it every T steps)
+        mu, counts, assign = dcn_update(zt, m.weight, m.counts)  # centroids first, network fixed
+        with torch.no_grad():
+            m.weight.copy_(mu)
+            m.counts.copy_(counts)
+        return dcn_loss(zt, m.weight, assign)
+
+    def test(self, test_set, adapt_set, loader_kwargs, rule=None):
+        """Target test images -> nearest centroid -> best matching to their labels (read here only)."""
+        rule = self.test_rule = rule or self.hparams.checkpoint_selection
+        self.recover_selected(rule)
+        if not bool(self.modules.centroids.initialised):  # trained the autoencoder only: AE + k-means
+            self.init_centroids()
+        clusters = self.collect(test_set, loader_kwargs, lambda out: self.modules.centroids.assign(out["z"]))
+        truth = [test_set.data[i]["label"] for i in test_set.data_ids]
+        accuracy, mapping = hungarian_accuracy(clusters, truth)
+        self.test_records = []
+        self.hparams.train_logger.log_stats(stats_meta={"target test, selection": rule},
+                                            test_stats={"clustering accuracy": round(accuracy, 4)})
+        nan = float("nan")
+        return dict(score=accuracy, accuracy=accuracy, h_score=nan, shared_accuracy=nan, unknown_accuracy=nan,
+                    cluster_to_label={str(k): v for k, v in mapping.items()}, threshold=None,
+                    checkpoint_selection=rule, selected_epoch=self.hparams.epoch_counter.current,
+                    threshold_rule="none (clustering)")

@@ -1,0 +1,80 @@
+"""The deep-clustering recipe (CKM-DA and its baselines) end to end on a tiny corpus in the real layout.
+
+The corpus, written by the test: ``mnistm`` holds sklearn's 8x8 digits in
+colour on a grey ramp (a fake, not the embedded domain), ``mnist`` the same
+kind of digits in grey levels. The task MM2MN-het takes digits 0-4 of the
+first as the labelled source and 5-9 of the second as the unlabelled target.
+"""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from amls_speech.recipe import run_recipe
+from amls_speech.synth.digits import frame_uci
+from data_prep.digits import write_domain
+
+HPARAMS = "recipes/ckm/hparams/ckm.yaml"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("het")
+    digits = load_digits()
+    grey = frame_uci(digits.images)
+    ramp = np.linspace(0, 120, grey.shape[2], dtype=np.float32)[None, None, :, None]
+    colour = np.clip(grey[..., None] * np.array([1.0, 0.6, 0.3]) + ramp, 0, 255).astype(np.uint8)
+    order = np.random.default_rng(0).permutation(len(grey))
+    cut = {"train": order[:900], "valid": order[900:1100], "test": order[1100:1500]}
+    write_domain(root / "mnistm", {s: (colour[i], digits.target[i]) for s, i in cut.items()},
+                 {"test": "colour uci"}, "TEST corpus: sklearn digits in colour")
+    write_domain(root / "mnist", {s: (grey[i], digits.target[i]) for s, i in cut.items()},
+                 {"test": "grey uci"}, "TEST corpus: sklearn digits")
+    return root
+
+
+def train(corpus, tmp_path, **over):
+    over = {"task": "MM2MN-het", "data_folder": str(corpus), "results_root": str(tmp_path),
+            "pretrain_epochs": 8, "number_of_epochs": 12, "batch_size": 32, **over}
+    return run_recipe(HPARAMS, over, {"noprogressbar": True})
+
+
+def log_of(tmp_path, method="ckm"):
+    return (tmp_path / "MM2MN-het" / method / "seed0" / "train_log.txt").read_text().splitlines()
+
+
+def value(line, key):
+    return float(line.split(key + ": ")[1].split(",")[0].split(" ")[0])
+
+
+def test_ckm_pretrains_then_clusters_the_target_above_chance(corpus, tmp_path):
+    summary = train(corpus, tmp_path)
+    log = log_of(tmp_path)
+    assert "train cluster" not in log[7] and "train cluster" in log[8]  # 8 autoencoder-only epochs
+    assert value(log[7], "train ae") < 0.5 * value(log[0], "train ae")  # reconstruction improves
+    assert value(log[11], "source_acc") > 0.6  # the source classifier learns digits 0-4
+    # 5 target digits: chance is 0.2 after the best matching
+    assert summary["accuracy"] > 0.4, summary["accuracy"]
+    assert set(summary["cluster_to_label"].values()) <= set("56789")
+    assert summary["shared_classes"] == [] and summary["classes"] == list("01234")
+
+
+@pytest.mark.parametrize("over", [{"clustering": "dec"}, {"clustering": "dcn"}, {"ce_weight": 0.0},
+                                  {"ce_weight": 0.0, "reconstruct": "target"}, {"ckm_encoder_on": "source"}],
+                         ids=["dec", "dcn", "src_targ", "target_only", "algorithm1"])
+def test_every_baseline_runs_and_scores(corpus, tmp_path, over):
+    summary = train(corpus, tmp_path, pretrain_epochs=1, number_of_epochs=2, **over)
+    log = log_of(tmp_path)
+    assert ("train ce" in log[1]) == (over.get("ce_weight", 1.0) > 0)
+    assert 0.2 < summary["accuracy"] <= 1.0  # above chance for 5 clusters
+
+
+def test_autoencoder_alone_is_scored_with_k_means_on_its_embeddings(corpus, tmp_path):
+    summary = train(corpus, tmp_path, pretrain_epochs=2, number_of_epochs=2)
+    assert len(summary["cluster_to_label"]) >= 3  # k-means++ and Lloyd found several clusters
+    assert summary["accuracy"] > 0.25
+
+
+def test_an_unknown_clustering_is_refused_before_training(corpus, tmp_path):
+    with pytest.raises(ValueError, match="clustering must be one of"):
+        train(corpus, tmp_path, clustering="kmeans")

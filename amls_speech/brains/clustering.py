@@ -81,7 +81,7 @@ class DeepClustering(AdaptationBrain):
         """k-means++ then Lloyd on the target adaptation embeddings (no label is read)."""
         with torch.random.fork_rng(devices=[]):  # the loader's draws leave training unchanged
             z = torch.from_numpy(self.collect(self.unlabelled_target, self.eval_loader_kwargs,
-                                              lambda out: out["z"]))
+                                              lambda out: self.cluster_space(out["z"])))
         gen = torch.Generator().manual_seed(int(self.hparams.seed))
         mu = kmeans_plus_plus(z, self.hparams.n_clusters, gen)
         mu = lloyd(z, mu, getattr(self.hparams, "kmeans_iterations", 10))
@@ -98,6 +98,17 @@ class DeepClustering(AdaptationBrain):
         z = self.modules.extractor(x)
         return {"x": x, "z": z, "recon": self.modules.decoder(z), "logits": self.modules.classifier(z),
                 "n_source": xs.shape[0]}
+
+    def cluster_space(self, z):
+        """Where the clustering happens: the unit sphere (``cluster_space: sphere``) or the raw embedding.
+
+        On raw embeddings the clustering losses have a way out that costs the
+        autoencoder nothing: shrink every embedding (the decoder's first layer
+        scales back up) and L_clu goes to zero, with all target images in one
+        cluster (seen on MM2MN-het: L_CKM 0.15 -> 0.01 and one cluster at
+        test). On the sphere the scale is fixed.
+        """
+        return F.normalize(z, dim=-1) if getattr(self.hparams, "cluster_space", "sphere") == "sphere" else z
 
     def temperature(self):
         """The Gumbel-softmax temperature: annealed geometrically from tau_0 to tau_min over clustering."""
@@ -117,7 +128,8 @@ class DeepClustering(AdaptationBrain):
         if self.hparams.ce_weight > 0:
             zs = z[:n] if getattr(self.hparams, "ckm_encoder_on", "target") == "target" else z[:n].detach()
             terms["ce"] = self.hparams.ce_weight * F.cross_entropy(self.modules.classifier(zs), labels(batch.source))
-        terms["cluster"] = self.hparams.cluster_weight * self.clustering_loss(z[:n], z[n:])
+        zc = self.cluster_space(z)
+        terms["cluster"] = self.hparams.cluster_weight * self.clustering_loss(zc[:n], zc[n:])
         return terms
 
     def clustering_loss(self, zs, zt):
@@ -144,7 +156,8 @@ class DeepClustering(AdaptationBrain):
         self.recover_selected(rule)
         if not bool(self.modules.centroids.initialised):  # trained the autoencoder only: AE + k-means
             self.init_centroids()
-        clusters = self.collect(test_set, loader_kwargs, lambda out: self.modules.centroids.assign(out["z"]))
+        clusters = self.collect(test_set, loader_kwargs,
+                                lambda out: self.modules.centroids.assign(self.cluster_space(out["z"])))
         truth = [test_set.data[i]["label"] for i in test_set.data_ids]
         accuracy, mapping = hungarian_accuracy(clusters, truth)
         self.test_records = []

@@ -24,7 +24,7 @@ from amls_speech.logs import quiet
 from amls_speech import report
 from amls_speech.atomic import write_json_atomic
 from amls_speech.recipe import run_recipe
-from amls_speech.tasks import TASKS, is_vision, task_partition
+from amls_speech.tasks import TASKS, is_vision, label_space, task_partition
 
 # source_only runs first: every adaptive method of the same task and seed
 # starts from its checkpoint (warm_start in the hparams files)
@@ -32,6 +32,29 @@ METHODS = ("source_only", "dann", "adda", "uan", "amls", "oracle")
 ADAPTIVE = ("dann", "adda", "uan", "amls")
 RECIPE_OF_TASK = {"M2F": "gender", "F2M": "gender", "M2R": "microphone", "U2M": "microphone", "C2R": "emotion"}
 RECIPE_OF_TASK.update({t: "digits" for t in TASKS if is_vision(t)})
+RECIPE_OF_TASK.update({t: "ckm" for t in TASKS if is_vision(t) and label_space(t) == "disjoint"})
+VISION_RECIPES = ("digits", "ckm")
+# Heterogeneous tasks (disjoint label sets): the CKM paper's Table 1 rows, each
+# the one hparams file of recipes/ckm with these overrides
+CLUSTERING_VARIANTS = {
+    "target_only": {"ce_weight": 0.0, "reconstruct": "target"},  # Target clustering
+    "src_targ": {"ce_weight": 0.0},  # Src+Targ clustering: no source labels
+    "dec": {"clustering": "dec"},  # DEC-UDA
+    "dcn": {"clustering": "dcn"},  # DCN-UDA
+    "ckm": {},  # CKM-UDA
+}
+CLUSTERING_METHODS = tuple(CLUSTERING_VARIANTS)
+
+
+def methods_of(task):
+    """The methods that apply to a task: the clustering ones for disjoint label sets, else the five + oracle.
+
+    Example
+    -------
+    >>> methods_of("M2F")[:2], methods_of("MM2MN-het")[-1]
+    (('source_only', 'dann'), 'ckm')
+    """
+    return CLUSTERING_METHODS if RECIPE_OF_TASK[task] == "ckm" else METHODS
 PRESETS = {
     # source_epochs: at most this many for source only and the oracle (they stop
     # earlier on a plateau of validation accuracy); adapt_epochs: every adaptive
@@ -85,7 +108,8 @@ def make_parser():
     p = argparse.ArgumentParser(prog="amls-bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", default="M2F,F2M", help="comma-separated: %s" % ",".join(TASKS))
-    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated: %s" % ",".join(METHODS))
+    p.add_argument("--methods", help="comma-separated (default: every method of each task): %s; for the "
+                   "heterogeneous tasks (-het) %s" % (",".join(METHODS), ",".join(CLUSTERING_METHODS)))
     p.add_argument("--seeds", default="0,1,2", help="comma-separated integers")
     p.add_argument("--out", default="results/bench", help="results.json, table.md and plots go here")
     p.add_argument("--preset", choices=sorted(PRESETS), default="full")
@@ -119,15 +143,21 @@ def make_parser():
 
 
 def planned_runs(args):
-    tasks, methods = parse_list(args.tasks), parse_list(args.methods)
+    tasks, methods = parse_list(args.tasks), parse_list(args.methods or "")
     seeds = [int(s) for s in parse_list(args.seeds)]
-    for name, known in (("task", TASKS), ("method", METHODS)):
-        for item in tasks if name == "task" else methods:
-            if item not in known:
-                raise SystemExit("unknown %s %r; choose from %s" % (name, item, ", ".join(known)))
+    for t in tasks:
+        if t not in TASKS:
+            raise SystemExit("unknown task %r; choose from %s" % (t, ", ".join(TASKS)))
+    for m in methods:
+        if m not in METHODS + CLUSTERING_METHODS:
+            raise SystemExit("unknown method %r; choose from %s" % (m, ", ".join(METHODS + CLUSTERING_METHODS)))
+        wrong = [t for t in tasks if m not in methods_of(t)]
+        if wrong:
+            raise SystemExit("method %r does not apply to task(s) %s (their methods: %s)"
+                             % (m, ", ".join(wrong), ", ".join(methods_of(wrong[0]))))
     sweep = [int(k) for k in parse_list(args.sweep_shared)]
     # seed-major order: an interrupted benchmark has every task at the first seeds
-    runs = [(t, m, s, 0) for s in seeds for t in tasks for m in methods]
+    runs = [(t, m, s, 0) for s in seeds for t in tasks for m in (methods or methods_of(t))]
     runs += [(t, m, s, k) for t in tasks if RECIPE_OF_TASK[t] == "gender"
              for k in sweep for s in seeds for m in methods]
     return runs
@@ -143,13 +173,18 @@ def epochs(args):
 def run_epochs(args, task, method):
     """Epochs of one run: the digit tasks give every method the same number."""
     source_epochs, adapt_epochs, digit_epochs = epochs(args)
+    if RECIPE_OF_TASK[task] == "ckm":
+        return None  # the recipe's own (autoencoder pre-training, then clustering)
     if RECIPE_OF_TASK[task] == "digits":
         return digit_epochs
     return adapt_epochs if method in ADAPTIVE else source_epochs
 
 
 def hparams_file(args, task, method):
-    """The oracle is the source-only recipe trained on the labelled target (``train_on: target``)."""
+    """The oracle is the source-only recipe trained on the labelled target (``train_on: target``);
+    every clustering method is ``recipes/ckm/hparams/ckm.yaml`` with its overrides."""
+    if RECIPE_OF_TASK[task] == "ckm":
+        return Path(args.recipes_dir) / "ckm" / "hparams" / "ckm.yaml"
     name = "source_only" if method == "oracle" else method
     return Path(args.recipes_dir) / RECIPE_OF_TASK[task] / "hparams" / ("%s.yaml" % name)
 
@@ -157,7 +192,10 @@ def hparams_file(args, task, method):
 def overrides_for(args, task, method, seed, n_shared, runs_root, embedded_data=None):
     recipe = RECIPE_OF_TASK[task]
     over = {"task": task, "seed": seed, "results_root": str(runs_root / recipe)}
-    over["number_of_epochs"] = run_epochs(args, task, method)
+    if run_epochs(args, task, method) is not None:
+        over["number_of_epochs"] = run_epochs(args, task, method)
+    if recipe == "ckm":
+        over.update(CLUSTERING_VARIANTS[method], method=method)
     over.update({k: v for k, v in PRESETS[args.preset].items() if not k.endswith("_epochs")})
     if n_shared:
         over["n_shared"] = n_shared
@@ -212,11 +250,11 @@ def run_conditions(args):
     The keys of a modality appear only when the call has tasks of it, so that
     the speech conditions read as they did before the digit tasks existed.
     """
-    kinds = {"digits" if RECIPE_OF_TASK[t] == "digits" else "speech" for t in parse_list(args.tasks)
+    kinds = {"digits" if RECIPE_OF_TASK[t] in VISION_RECIPES else "speech" for t in parse_list(args.tasks)
              if t in RECIPE_OF_TASK}
     source_epochs, adapt_epochs, digit_epochs = epochs(args)
     epoch_counts = {"source": source_epochs, "adapt": adapt_epochs} if "speech" in kinds else {}
-    if "digits" in kinds:
+    if any(RECIPE_OF_TASK.get(t) == "digits" for t in parse_list(args.tasks)):
         epoch_counts["digits"] = digit_epochs
     if args.data_folder:
         data = "corpus at %s" % args.data_folder

@@ -21,6 +21,10 @@ METRICS = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy"
 METHOD_ORDER = ("source_only", "adda", "dann", "uan", "amls", "oracle")
 METHOD_NAMES = {"source_only": "Source", "adda": "ADDA", "dann": "DANN", "uan": "UAN", "amls": "AMLS",
                 "oracle": "Train on target (upper bound, reads target labels)"}
+# the CKM paper's Table 1 rows (heterogeneous tasks: disjoint label sets)
+CLUSTERING_ORDER = ("target_only", "src_targ", "dec", "dcn", "ckm")
+CLUSTERING_NAMES = {"target_only": "Target clustering", "src_targ": "Src+Targ clustering",
+                    "dec": "DEC-UDA", "dcn": "DCN-UDA", "ckm": "CKM-UDA"}
 SIGNALS = ("margin", "neg_entropy", "d_source", "delta_t", "w_t")
 TASK_ORDER = tuple(TASKS)  # the speech tasks, then the digit pairs
 
@@ -365,7 +369,7 @@ def variant(record):
     ('DANN [go_labels=rounded]', 'DANN')
     """
     settings = record.get("settings") or {}
-    name = METHOD_NAMES[record["method"]]
+    name = {**METHOD_NAMES, **CLUSTERING_NAMES}[record["method"]]
     return name + (" [%s]" % ", ".join("%s=%s" % kv for kv in sorted(settings.items())) if settings else "")
 
 
@@ -456,9 +460,43 @@ def tables(records):
     Closed-set records (the digit tables) get the DANN Table 1 layout only:
     the open-set tables would repeat their accuracy as a score.
     """
-    open_set = [r for r in records if set(r["shared_classes"]) != set(r["classes"])]
-    return ((table1(open_set) if open_set else "") + closed_set_table(records)
+    open_set = [r for r in records if set(r["shared_classes"]) != set(r["classes"]) and r["shared_classes"]]
+    return ((table1(open_set) if open_set else "") + closed_set_table(records) + clustering_table(records)
             + calibration_table(records) + diagnostics_table(records))
+
+
+def clustering_table(records):
+    """The CKM paper's Table 1 layout for heterogeneous tasks: clustering accuracy after Hungarian matching.
+
+    Example
+    -------
+    >>> recs = [{"task": "MM2MN-het", "method": m, "seed": 0, "accuracy": a, "classes": list("01234"),
+    ...          "shared_classes": []} for m, a in (("dec", .5), ("ckm", .6))]
+    >>> print(clustering_table(recs).splitlines()[-1])
+    | CKM-UDA | last | 60.0 ± 0.0 |
+    """
+    het = [r for r in records if not r["shared_classes"]]
+    if not het:
+        return ""
+    tasks = [t for t in TASK_ORDER if any(r["task"] == t for r in het)]
+    by = defaultdict(dict)
+    rules = defaultdict(set)
+    for r in het:
+        by[(variant(r), r["task"])][r["seed"]] = r["accuracy"]
+        rules[variant(r)].add(r.get("checkpoint_selection", "last"))
+    show_n = len({len(seeds) for seeds in by.values()}) > 1
+    order = {n: i for i, n in enumerate(CLUSTERING_NAMES[m] for m in CLUSTERING_ORDER)}
+    rows = sorted({v for v, _ in by}, key=lambda v: (order.get(v.split(" [")[0], len(order)), v))
+    lines = ["", "Heterogeneous tasks (disjoint label sets; the CKM paper's Table 1 layout): target test "
+             "accuracy (%%) after the best one-to-one matching of clusters to target labels (Hungarian), "
+             "mean ± std over seeds %s. Data: %s." % (sorted({r["seed"] for r in het}),
+                                                      ", ".join(sorted({r.get("data", "unknown") for r in het}))),
+             "", "| method | selection | " + " | ".join(tasks) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in tasks) + " |"]
+    for v in rows:
+        cells = [cell(list(by.get((v, t), {}).values()), show_n) for t in tasks]
+        lines.append("| %s | %s | %s |" % (v, ", ".join(sorted(rules[v])), " | ".join(cells)))
+    return "\n".join(lines) + "\n"
 
 
 def slim(record):

@@ -22,9 +22,9 @@ def embedded_data(recipe, data_root, corpus_seed=0, size=None):
     report, 1 the DEVELOPMENT corpus on which knobs are chosen (other
     voices, takes, rooms and noise; the same words and label partitions).
     ``size``: keyword-generator options (default: the generator's defaults).
-    The digit recipe gets the embedded digit domains (:mod:`data_prep.synth_digits`).
+    The digit and clustering recipes get the embedded digit domains (:mod:`data_prep.synth_digits`).
     """
-    if recipe == "digits":  # the four embedded digit domains (under a minute)
+    if recipe in ("digits", "ckm"):  # the four embedded digit domains (under a minute)
         digits = Path(data_root) / ("digits_seed%d" % corpus_seed)
         generate_digits(digits, seed=corpus_seed)
         return {"data_folder": str(digits)}

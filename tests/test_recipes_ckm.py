@@ -78,3 +78,20 @@ def test_autoencoder_alone_is_scored_with_k_means_on_its_embeddings(corpus, tmp_
 def test_an_unknown_clustering_is_refused_before_training(corpus, tmp_path):
     with pytest.raises(ValueError, match="clustering must be one of"):
         train(corpus, tmp_path, clustering="kmeans")
+
+
+def test_bench_runs_the_clustering_table_and_refuses_methods_that_do_not_apply(corpus, tmp_path):
+    from amls_speech import bench
+
+    out = tmp_path / "bench"
+    bench.main(["--tasks", "MM2MN-het", "--methods", "dcn,ckm", "--seeds", "0", "--data_folder", str(corpus),
+                "--set", "pretrain_epochs=1", "--set", "number_of_epochs=2", "--out", str(out)])
+    table = (out / "table.md").read_text()
+    section = table.split("Heterogeneous tasks")[1]
+    rows = [line for line in section.splitlines() if line.startswith("| DCN-UDA") or line.startswith("| CKM-UDA")]
+    assert [r.split(" |")[0] for r in rows] == ["| DCN-UDA [number_of_epochs=2, pretrain_epochs=1]",
+                                              "| CKM-UDA [number_of_epochs=2, pretrain_epochs=1]"]
+    assert "Target test score" not in table  # no open-set table for clustering runs
+    with pytest.raises(SystemExit, match="does not apply to task"):
+        bench.main(["--tasks", "MM2MN-het", "--methods", "dann", "--data_folder", str(corpus),
+                    "--out", str(tmp_path / "other")])

@@ -15,11 +15,13 @@ TORCHRUN = Path(sys.executable).with_name("torchrun")
 # Runs recipe.main under torchrun and logs, per process, the training pairs it
 # drew, every preparation call and every checkpoint or results file it wrote.
 DRIVER = '''
-import json, os, sys
+import importlib, json, os, sys
 import torch
 import amls_speech.recipe as recipe
-import data_prep.speech_commands as prep
 from amls_speech.brains.base import AdaptationBrain
+
+prep_module, prep_name = sys.argv[2].split(":")  # the preparation function the hparams name
+prep = importlib.import_module(prep_module)
 
 rank = int(os.environ["RANK"])
 log = {"pairs": [], "prepare": 0, "writes": []}
@@ -28,11 +30,11 @@ def logged_fit_batch(self, batch):
     log["pairs"] += list(zip(batch.source.id, batch.target.id))
     return fit_batch(self, batch)
 AdaptationBrain.fit_batch = logged_fit_batch
-prepare = prep.prepare_speech_commands
+prepare = getattr(prep, prep_name)
 def logged_prepare(*args, **kwargs):
     log["prepare"] += 1
     return prepare(*args, **kwargs)
-prep.prepare_speech_commands = logged_prepare
+setattr(prep, prep_name, logged_prepare)
 save, write_json = torch.save, recipe.write_json_atomic
 def logged_save(obj, f, *args, **kwargs):
     if "/save/" in str(f):
@@ -44,22 +46,24 @@ def logged_write_json(path, obj, *args, **kwargs):
     return write_json(path, obj, *args, **kwargs)
 recipe.write_json_atomic = logged_write_json
 try:
-    recipe.main(sys.argv[2:])
+    recipe.main(sys.argv[3:])
 finally:
     with open(os.path.join(sys.argv[1], "rank%d.json" % rank), "w") as f:
         json.dump(log, f)
 '''
 
 
-def torchrun(tmp_path, corpus, method, **overrides):
+def torchrun(tmp_path, corpus, method, recipe="gender", prepare="data_prep.speech_commands:prepare_speech_commands",
+             **overrides):
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     logs = tmp_path / ("logs_" + method)
     logs.mkdir()
-    args = {"data_folder": corpus, "results_root": tmp_path / "runs", "source_valid_ratio": 0.25,
-            "batch_size": 8, "number_of_epochs": 1, **overrides}
-    cmd = [str(TORCHRUN), "--nproc_per_node=2", "--standalone", str(driver),
-           str(logs), str(ROOT / "recipes" / "gender" / "hparams" / ("%s.yaml" % method)),
+    base = {"source_valid_ratio": 0.25} if recipe == "gender" else {}
+    args = {"data_folder": corpus, "results_root": tmp_path / "runs", "batch_size": 8, "number_of_epochs": 1,
+            **base, **overrides}
+    cmd = [str(TORCHRUN), "--nproc_per_node=2", "--standalone", str(driver), str(logs), prepare,
+           str(ROOT / "recipes" / recipe / "hparams" / ("%s.yaml" % method)),
            "--distributed_backend", "gloo"] + [x for k, v in args.items() for x in ("--" + k, str(v))]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
@@ -90,3 +94,18 @@ def test_two_processes_shard_the_pairs_prepare_once_and_write_once(tiny_keywords
     assert len(results["records"]["truth"]) == n_test
     assert stdout.count('"score"') == 1  # the summary is printed by the main process only
     assert sum(1 for p in warm[0]["writes"] if p.endswith("results.json")) == 1
+
+
+@pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun is not installed beside this Python")
+def test_a_vision_recipe_under_two_processes(tiny_digits, tmp_path):
+    """DANN on images: the same sharding, one preparation and one writer; the test set scored whole."""
+    ranks, stdout = torchrun(tmp_path, tiny_digits, "dann", recipe="digits",
+                             prepare="data_prep.digits:prepare_digits", task="MN2UC",
+                             selection_alternatives="[]")
+    first, second = (set(map(tuple, r["pairs"])) for r in ranks)
+    assert first and second and not first & second
+    assert [r["prepare"] for r in ranks] == [1, 0]
+    assert ranks[0]["writes"] and ranks[1]["writes"] == []
+    results = json.loads((tmp_path / "runs" / "MN2UC" / "dann" / "seed0" / "results.json").read_text())
+    assert len(results["records"]["truth"]) == 300  # the whole uci test split of the fixture
+    assert stdout.count('"score"') == 1

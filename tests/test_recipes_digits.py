@@ -11,29 +11,18 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 
 from amls_speech import bench
 from amls_speech.recipe import run_recipe
-from amls_speech.synth.digits import frame_uci
-from data_prep.digits import list_split, write_domain
-from data_prep.synth_digits import generate_digits
+from data_prep.digits import list_split
 
 RECIPES = "recipes/digits/hparams/%s.yaml"
 EPOCHS = 5
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("digits")
-    generate_digits(root, domains=("uci",), uci_sizes=(400, 100, 300))
-    digits = load_digits()
-    images = 255 - frame_uci(digits.images)  # white background, black strokes
-    order = np.random.default_rng(0).permutation(len(images))
-    cut = {"train": order[:600], "valid": order[600:700], "test": order[700:800]}
-    write_domain(root / "mnist", {s: (images[i], digits.target[i]) for s, i in cut.items()},
-                 {"test": "inverted uci"}, "TEST corpus: inverted sklearn digits")
-    return root
+def corpus(tiny_digits):
+    return tiny_digits
 
 
 def train(corpus, tmp_path, method, task="MN2UC", **over):

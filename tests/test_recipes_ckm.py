@@ -75,6 +75,18 @@ def test_autoencoder_alone_is_scored_with_k_means_on_its_embeddings(corpus, tmp_
     assert summary["accuracy"] > 0.25
 
 
+def test_semi_supervised_ckm_and_its_nearest_class_mean_baseline(corpus, tmp_path):
+    """CKM-SSDA with 3 labelled target images per class: centroid j is class j, no matching."""
+    ncm = train(corpus, tmp_path / "ncm", target_shots=3, pretrain_epochs=8, number_of_epochs=8)
+    ssda = train(corpus, tmp_path / "ssda", target_shots=3)
+    for summary in (ncm, ssda):
+        assert summary["cluster_to_label"] == {"0": "5", "1": "6", "2": "7", "3": "8", "4": "9"}
+    assert ncm["accuracy"] > 0.35 and ssda["accuracy"] > 0.5, (ncm["accuracy"], ssda["accuracy"])
+    assert "train kshot" in log_of(tmp_path / "ssda")[-2]
+    with pytest.raises(ValueError, match="target_shots: 1000 labelled images"):
+        train(corpus, tmp_path / "many", target_shots=1000, pretrain_epochs=1, number_of_epochs=2)
+
+
 def test_an_unknown_clustering_is_refused_before_training(corpus, tmp_path):
     with pytest.raises(ValueError, match="clustering must be one of"):
         train(corpus, tmp_path, clustering="kmeans")

@@ -2,13 +2,15 @@
 
 import logging
 
+import numpy as np
 import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
 from amls_speech.brains.base import AdaptationBrain
-from amls_speech.clustering import (concrete_kmeans_loss, dcn_loss, dcn_update, dec_loss, dec_soft_assignment,
-                                    dec_target_distribution, hungarian_accuracy, kmeans_plus_plus, lloyd)
+from amls_speech.clustering import (class_means, concrete_kmeans_loss, dcn_loss, dcn_update, dec_loss,
+                                    dec_soft_assignment, dec_target_distribution, hungarian_accuracy,
+                                    kmeans_plus_plus, lloyd, rbf_classifier)
 from amls_speech.data import labels
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,13 @@ class DeepClustering(AdaptationBrain):
     ``decoder`` (g), ``classifier`` (q, on the source classes) and
     ``centroids`` (:class:`~amls_speech.clustering.Centroids`).
 
+    With ``target_shots: k`` > 0 it is CKM-SSDA (Algorithm 2, Eq. 8): k
+    labelled target images per class (a seeded draw from the adaptation
+    set, whose labels are read for them only) initialise the centroids as
+    their class means (Eq. 6), the RBF classifier r_M(z) = softmax(-||z -
+    mu_j||^2) over the same centroids adds lambda_3 L_kshot on them, and a
+    test image gets the class of its nearest centroid (no matching needed).
+
     Example
     -------
     >>> import speechbrain as sb
@@ -76,9 +85,46 @@ class DeepClustering(AdaptationBrain):
                 and not bool(self.modules.centroids.initialised):
             self.init_centroids()
 
+    @property
+    def semi_supervised(self):
+        return getattr(self.hparams, "target_shots", 0) > 0
+
+    def shots(self):
+        """``(images, class indices, classes)``: the k labelled target images per class, seeded, kept."""
+        if getattr(self, "_shots", None) is None:
+            data, k = self.unlabelled_target, self.hparams.target_shots
+            by_label = {}
+            for i in data.data_ids:
+                by_label.setdefault(data.data[i]["label"], []).append(i)
+            classes, rng = sorted(by_label), np.random.default_rng(int(self.hparams.seed))
+            position = {i: n for n, i in enumerate(data.data_ids)}
+            ids, ys = [], []
+            for c, label in enumerate(classes):
+                if len(by_label[label]) < k:
+                    raise ValueError("target_shots: %d labelled images of class %s asked for, the adaptation "
+                                     "set has %d" % (k, label, len(by_label[label])))
+                ids += [by_label[label][j] for j in sorted(rng.choice(len(by_label[label]), k, replace=False))]
+                ys += [c] * k
+            images = torch.stack([data[position[i]]["feats"] for i in ids])
+            self._shots = (images, torch.tensor(ys), classes)
+        return self._shots
+
+    def embed_shots(self):
+        images, ys, _ = self.shots()
+        x = images.to(self.device)
+        z = self.modules.extractor(self.modules.normalize(x, torch.ones(len(x), device=self.device), epoch=self.epoch))
+        return self.cluster_space(z), ys.to(self.device)
+
     @torch.no_grad()
     def init_centroids(self):
-        """k-means++ then Lloyd on the target adaptation embeddings (no label is read)."""
+        """k-means++ then Lloyd on the target adaptation embeddings (no label is read); SSDA: class means of the shots."""
+        if self.semi_supervised:
+            self.modules.eval()
+            z, ys = self.embed_shots()
+            self.modules.train()
+            self.modules.centroids.set(class_means(z, ys, len(self.shots()[2])))
+            logger.info("centroids: class means of %d labelled target images per class", self.hparams.target_shots)
+            return
         with torch.random.fork_rng(devices=[]):  # the loader's draws leave training unchanged
             z = torch.from_numpy(self.collect(self.unlabelled_target, self.eval_loader_kwargs,
                                               lambda out: self.cluster_space(out["z"])))
@@ -130,6 +176,10 @@ class DeepClustering(AdaptationBrain):
             terms["ce"] = self.hparams.ce_weight * F.cross_entropy(self.modules.classifier(zs), labels(batch.source))
         zc = self.cluster_space(z)
         terms["cluster"] = self.hparams.cluster_weight * self.clustering_loss(zc[:n], zc[n:])
+        if self.semi_supervised:  # Eq. 8: the RBF classifier on the labelled shots
+            z_shots, ys = self.embed_shots()
+            terms["kshot"] = self.hparams.kshot_weight * F.nll_loss(
+                rbf_classifier(z_shots, self.modules.centroids.weight), ys)
         return terms
 
     def clustering_loss(self, zs, zt):
@@ -159,7 +209,12 @@ class DeepClustering(AdaptationBrain):
         clusters = self.collect(test_set, loader_kwargs,
                                 lambda out: self.modules.centroids.assign(self.cluster_space(out["z"])))
         truth = [test_set.data[i]["label"] for i in test_set.data_ids]
-        accuracy, mapping = hungarian_accuracy(clusters, truth)
+        if self.semi_supervised:  # centroid j is class j: no matching
+            classes = self.shots()[2]
+            accuracy = float(np.mean([classes[c] == t for c, t in zip(clusters.tolist(), truth)]))
+            mapping = dict(enumerate(classes))
+        else:
+            accuracy, mapping = hungarian_accuracy(clusters, truth)
         self.test_records = []
         self.hparams.train_logger.log_stats(stats_meta={"target test, selection": rule},
                                             test_stats={"clustering accuracy": round(accuracy, 4)})

@@ -217,3 +217,14 @@ def test_closed_set_table_gives_selection_alternatives_rows_and_pairs_variants_b
     # the own rule's row comes before the alternative's
     names = [k for k in row if k[0] == "DANN"]
     assert names == [("DANN", "last"), ("DANN", "source_domain")]
+
+
+def test_an_open_set_task_keeps_its_oracle_in_the_open_set_table():
+    def rec(method, classes, shared):
+        return {"task": "MN2MM-mls", "method": method, "seed": 0, "accuracy": 0.5, "score": 0.5,
+                "classes": classes, "shared_classes": shared, "checkpoint_selection": "last",
+                "threshold_rule": "none (closed set)", "h_score": 0.0, "shared_accuracy": 0.5,
+                "unknown_accuracy": 0.0, "records": {"score": [None], "truth": [0]}}
+    text = report.tables([rec("source_only", list("0123456"), list("3456")), rec("oracle", list("3456"), list("3456"))])
+    assert "Closed-set tasks" not in text
+    assert "| Train on target (upper bound, reads target labels) | " in text.split("h_score")[0]

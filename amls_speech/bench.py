@@ -30,6 +30,9 @@ from amls_speech.tasks import TASKS, is_vision, label_space, task_partition
 # starts from its checkpoint (warm_start in the hparams files)
 METHODS = ("source_only", "dann", "adda", "uan", "amls", "oracle")
 ADAPTIVE = ("dann", "adda", "uan", "amls")
+# Partial tasks (-pda: the target holds a subset of the source classes): the
+# ISRA paper's Table 2 rows
+PARTIAL_METHODS = ("source_only", "dann", "pada", "isra", "oracle")
 RECIPE_OF_TASK = {"M2F": "gender", "F2M": "gender", "M2R": "microphone", "U2M": "microphone", "C2R": "emotion"}
 RECIPE_OF_TASK.update({t: "digits" for t in TASKS if is_vision(t)})
 RECIPE_OF_TASK.update({t: "ckm" for t in TASKS if is_vision(t) and label_space(t) == "disjoint"})
@@ -47,14 +50,17 @@ CLUSTERING_METHODS = tuple(CLUSTERING_VARIANTS)
 
 
 def methods_of(task):
-    """The methods that apply to a task: the clustering ones for disjoint label sets, else the five + oracle.
+    """The methods that apply to a task: clustering for disjoint label sets, the partial-DA rows for
+    partial ones, else the five + oracle.
 
     Example
     -------
-    >>> methods_of("M2F")[:2], methods_of("MM2MN-het")[-1]
-    (('source_only', 'dann'), 'ckm')
+    >>> methods_of("M2F")[:2], methods_of("MM2MN-het")[-1], methods_of("SY2MN-pda")[2:4]
+    (('source_only', 'dann'), 'ckm', ('pada', 'isra'))
     """
-    return CLUSTERING_METHODS if RECIPE_OF_TASK[task] == "ckm" else METHODS
+    if RECIPE_OF_TASK[task] == "ckm":
+        return CLUSTERING_METHODS
+    return PARTIAL_METHODS if label_space(task) == "partial" else METHODS
 PRESETS = {
     # source_epochs: at most this many for source only and the oracle (they stop
     # earlier on a plateau of validation accuracy); adapt_epochs: every adaptive
@@ -109,7 +115,8 @@ def make_parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", default="M2F,F2M", help="comma-separated: %s" % ",".join(TASKS))
     p.add_argument("--methods", help="comma-separated (default: every method of each task): %s; for the "
-                   "heterogeneous tasks (-het) %s" % (",".join(METHODS), ",".join(CLUSTERING_METHODS)))
+                   "heterogeneous tasks (-het) %s; for the partial ones (-pda) %s"
+                   % (",".join(METHODS), ",".join(CLUSTERING_METHODS), ",".join(PARTIAL_METHODS)))
     p.add_argument("--seeds", default="0,1,2", help="comma-separated integers")
     p.add_argument("--out", default="results/bench", help="results.json, table.md and plots go here")
     p.add_argument("--preset", choices=sorted(PRESETS), default="full")
@@ -149,8 +156,9 @@ def planned_runs(args):
         if t not in TASKS:
             raise SystemExit("unknown task %r; choose from %s" % (t, ", ".join(TASKS)))
     for m in methods:
-        if m not in METHODS + CLUSTERING_METHODS:
-            raise SystemExit("unknown method %r; choose from %s" % (m, ", ".join(METHODS + CLUSTERING_METHODS)))
+        known = sorted(set(METHODS + CLUSTERING_METHODS + PARTIAL_METHODS))
+        if m not in known:
+            raise SystemExit("unknown method %r; choose from %s" % (m, ", ".join(known)))
         wrong = [t for t in tasks if m not in methods_of(t)]
         if wrong:
             raise SystemExit("method %r does not apply to task(s) %s (their methods: %s)"

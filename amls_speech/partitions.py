@@ -173,7 +173,7 @@ def emotion_partition():
 
 
 DIGITS = tuple("0123456789")
-DIGIT_LABEL_SPACES = ("closed", "mismatched", "disjoint")
+DIGIT_LABEL_SPACES = ("closed", "mismatched", "disjoint", "partial")
 
 
 def digit_partition(label_space="closed"):
@@ -184,6 +184,8 @@ def digit_partition(label_space="closed"):
     0-2 source-private and 7-9 target-private: the speech tasks' setting on
     images, for all five methods. ``disjoint``: source digits 0-4, target
     digits 5-9, nothing shared: the CKM paper's heterogeneous adaptation.
+    ``partial``: source digits 0-9, target digits 0-4 (partial domain
+    adaptation, the ISRA paper's setting: 5-9 are source-private outliers).
 
     Example
     -------
@@ -196,6 +198,9 @@ def digit_partition(label_space="closed"):
     >>> h = digit_partition("disjoint")
     >>> h.source_classes, h.shared, h.target_classes
     (['0', '1', '2', '3', '4'], [], ['5', '6', '7', '8', '9'])
+    >>> r = digit_partition("partial")
+    >>> len(r.source_classes), r.target_classes == r.shared == list("01234")
+    (10, True)
     """
     if label_space not in DIGIT_LABEL_SPACES:
         raise ValueError("label_space must be one of %s, got %r" % (DIGIT_LABEL_SPACES, label_space))
@@ -203,4 +208,6 @@ def digit_partition(label_space="closed"):
         return LabelPartition(DIGITS, source_private=[], shared=list(DIGITS))
     if label_space == "disjoint":
         return LabelPartition(DIGITS, source_private=list("01234"), shared=[], allow_disjoint=True)
+    if label_space == "partial":
+        return LabelPartition(DIGITS, source_private=list("56789"), shared=list("01234"))
     return LabelPartition(DIGITS, source_private=["0", "1", "2"], shared=["3", "4", "5", "6"])

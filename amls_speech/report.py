@@ -14,12 +14,13 @@ import numpy as np
 from amls_speech.atomic import write_json_atomic, write_text_atomic
 from amls_speech.diagnostics import auroc
 from amls_speech.metrics import OpenSetStats
-from amls_speech.tasks import TASKS
+from amls_speech.tasks import TASKS, label_space
 
 METRICS = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
 # the paper's Table 1 order, then the upper bound that reads target labels
-METHOD_ORDER = ("source_only", "adda", "dann", "uan", "amls", "oracle")
+METHOD_ORDER = ("source_only", "adda", "dann", "pada", "isra", "uan", "amls", "oracle")
 METHOD_NAMES = {"source_only": "Source", "adda": "ADDA", "dann": "DANN", "uan": "UAN", "amls": "AMLS",
+                "pada": "PADA", "isra": "PADA + ISRA",
                 "oracle": "Train on target (upper bound, reads target labels)"}
 # the CKM paper's Table 1 rows (heterogeneous tasks: disjoint label sets)
 CLUSTERING_ORDER = ("target_only", "src_targ", "dec", "dcn", "ckm")
@@ -388,7 +389,21 @@ def selection_results(record):
     return out
 
 
-def closed_set_table(records):
+def is_partial(task):
+    """True for the partial tasks (target classes a subset of the source ones).
+
+    Example
+    -------
+    >>> is_partial("MN2MM-pda"), is_partial("MN2MM"), is_partial("no such task")
+    (True, False, False)
+    """
+    return task in TASKS and label_space(task) == "partial"
+
+
+PARTIAL_TITLE = ("Partial tasks (the ISRA paper's Table 2 layout; source digits 0-9, target digits 0-4)")
+
+
+def closed_set_table(records, title="Closed-set tasks (the DANN paper's Table 1 layout)"):
     """The DANN paper's Table 1 layout for closed-set tasks: target accuracy, share of the gap closed.
 
     Rows are methods (with their settings) and checkpoint selection rules,
@@ -406,7 +421,8 @@ def closed_set_table(records):
     >>> print(closed_set_table(recs).splitlines()[-2])
     | DANN | last | 70.0 ± 0.0 (50%) |
     """
-    closed = [r for r in records if set(r["shared_classes"]) == set(r["classes"])]
+    closed = [r for r in records if set(r["shared_classes"]) == set(r["classes"])
+              or is_partial(r["task"])]  # a partial target is closed too: nothing to reject
     if not closed:
         return ""
     tasks = [t for t in TASK_ORDER if any(r["task"] == t for r in closed)]
@@ -421,7 +437,7 @@ def closed_set_table(records):
     rows = sorted({(v, rule) for v, rule, _ in by},
                   key=lambda vr: (order[vr[0].split(" [")[0]], vr[0], vr[1] != own[vr[0]], vr[1]))
     data = sorted({r.get("data", "unknown") for r in closed})
-    lines = ["", "Closed-set tasks (the DANN paper's Table 1 layout): target test accuracy (%%), "
+    lines = ["", "%s: target test accuracy (%%), " % title +
              "mean ± std over seeds %s; in brackets the share of the source-only -> train-on-target "
              "gap closed, from the means. Selection: the label-free rule that picked the checkpoint. "
              "Data: %s." % (sorted({r["seed"] for r in closed}), ", ".join(data)),
@@ -463,10 +479,13 @@ def tables(records):
     classes).
     """
     # by task, not by record: the oracle of an open-set task has only its shared classes
-    open_tasks = {r["task"] for r in records if r["shared_classes"] and set(r["shared_classes"]) != set(r["classes"])}
-    open_set = [r for r in records if r["task"] in open_tasks]
-    closed = [r for r in records if r["task"] not in open_tasks and r["shared_classes"]]
-    return ((table1(open_set) if open_set else "") + closed_set_table(closed) + clustering_table(records)
+    partial = [r for r in records if is_partial(r["task"])]
+    rest = [r for r in records if not is_partial(r["task"])]
+    open_tasks = {r["task"] for r in rest if r["shared_classes"] and set(r["shared_classes"]) != set(r["classes"])}
+    open_set = [r for r in rest if r["task"] in open_tasks]
+    closed = [r for r in rest if r["task"] not in open_tasks and r["shared_classes"]]
+    return ((table1(open_set) if open_set else "") + closed_set_table(closed)
+            + closed_set_table(partial, PARTIAL_TITLE) + clustering_table(records)
             + calibration_table(records) + diagnostics_table(records))
 
 

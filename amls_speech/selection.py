@@ -45,10 +45,33 @@ def information_maximization(probs, eps=1e-12):
         raise ValueError("information_maximization needs an (N, C) array with N > 0, got shape %s"
                          % (probs.shape,))
 
-    def entropy(p):
-        return -np.sum(p * np.log(p + eps), axis=-1)
+    return float(_entropy(probs.mean(axis=0), eps) - _entropy(probs, eps).mean())
 
-    return float(entropy(probs.mean(axis=0)) - entropy(probs).mean())
+
+def _entropy(p, eps=1e-12):
+    return -np.sum(p * np.log(p + eps), axis=-1)
+
+
+def target_certainty(probs, eps=1e-12):
+    r"""Label-free model score: minus the mean prediction entropy on the unlabelled target.
+
+    .. math::
+        -\frac{1}{N}\sum_i H(p_i)
+
+    The ISRA code keeps the model of lowest mean target entropy. Unlike
+    :func:`information_maximization` it does not reward spreading the
+    predictions over many classes, which a partial target (fewer classes
+    than the source) should not do. Higher is better.
+
+    Example
+    -------
+    >>> round(target_certainty([[1.0, 0.0], [0.5, 0.5]]), 4)  # -(0 + ln 2) / 2
+    -0.3466
+    """
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 2 or probs.shape[0] == 0:
+        raise ValueError("target_certainty needs an (N, C) array with N > 0, got shape %s" % (probs.shape,))
+    return float(-_entropy(probs, eps).mean())
 
 
 def domain_confusion(d_source, d_target):

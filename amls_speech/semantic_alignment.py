@@ -1,7 +1,7 @@
 """ISRA's implicit semantic response alignment (the ISRA paper, Sec. 3): attention masks and their loss.
 
-Topic receptors g_j regress the j-th class2vec code from the bottleneck
-features X; the absolute input gradients A_j = |dg_j/dX| say which feature
+The class2vec autoencoder learns d_e topic codes f(X) of the bottleneck
+features X (Eq. 1); topic receptors g_j regress the j-th code from X (Eq. 2); the absolute input gradients A_j = |dg_j/dX| say which feature
 dimensions carry topic j. The masks M_j = N(A_j) * X (element-wise) of source
 and target rows are aligned topic by topic (Eq. 3). The receptors train on
 detached inputs and targets and never back-propagate into the model; the
@@ -40,39 +40,101 @@ def pada_class_weights(target_probs):
 def receptor_attention(receptors, x, gradient_of="output", targets=None):
     """A_j = |d g_j / d X| for every receptor: ``(n_topics, n, d)``, detached.
 
+    A receptor's rows depend on their own input row only, so row i of A_j is
+    |dg_j(x_i)/dx_i|. Receptors with an ``input_gradients`` method give them
+    in closed form; for any other module one batched backward pass
+    (``is_grads_batched``) gives all d_e of them.
+
     Arguments
     ---------
-    receptors : sequence of torch.nn.Module
-        g_j: ``(n, d) -> (n, 1)``.
+    receptors : torch.nn.Module
+        ``(n, d) -> (n, n_topics)``: column j is g_j
+        (:class:`~amls_speech.nnet.semantic.TopicReceptors`).
     x : torch.Tensor
         Bottleneck features ``(n, d)``; only their values are used.
     gradient_of : str
         ``output`` (the paper: the gradient of g_j(x)) or ``loss`` (the
-        public code: of (g_j(x) - f(x)_j)^2, which scales each row by its
-        residual; needs ``targets``).
+        public code: of (g_j(x) - f(x)_j)^2, which scales each row by twice
+        its residual; needs ``targets``).
     targets : torch.Tensor, optional
         The class2vec codes f(x), ``(n, n_topics)``, for ``gradient_of="loss"``.
 
     Example
     -------
-    >>> g = torch.nn.Linear(2, 1, bias=False)
+    >>> g = torch.nn.Linear(2, 1, bias=False)  # one linear receptor
     >>> with torch.no_grad():
     ...     _ = g.weight.copy_(torch.tensor([[3.0, -1.0]]))
-    >>> receptor_attention([g], torch.zeros(2, 2))[0].tolist()  # |w| on every row
+    >>> receptor_attention(g, torch.zeros(2, 2))[0].tolist()  # |w| on every row
     [[3.0, 1.0], [3.0, 1.0]]
+    >>> # the loss gradient: 2 * residual * w; residuals -1 and 0.5 for targets 1 and -0.5
+    >>> receptor_attention(g, torch.zeros(2, 2), "loss", torch.tensor([[1.0], [-0.5]]))[0].tolist()
+    [[6.0, 2.0], [3.0, 1.0]]
     """
     if gradient_of not in ("output", "loss"):
         raise ValueError("gradient_of must be 'output' or 'loss', got %r" % gradient_of)
     if gradient_of == "loss" and targets is None:
         raise ValueError("gradient_of='loss' needs the class2vec codes (targets)")
-    x = x.detach().requires_grad_(True)
-    out = []
-    with torch.enable_grad():
-        for j, g in enumerate(receptors):
-            y = g(x).squeeze(-1)
-            value = y.sum() if gradient_of == "output" else (y - targets[:, j].detach()).pow(2).sum()
-            out.append(torch.autograd.grad(value, x)[0].abs())
-    return torch.stack(out).detach()
+    x = x.detach()
+    if hasattr(receptors, "input_gradients"):  # closed form, the cost of one forward pass
+        with torch.no_grad():
+            grads = receptors.input_gradients(x)
+    else:
+        x = x.requires_grad_(True)
+        with torch.enable_grad():
+            out = receptors(x)
+            n, topics = out.shape
+            # grad_outputs[j] selects column j: d(sum_i g_j(x_i))/dx
+            seed = torch.eye(topics, dtype=out.dtype, device=out.device).unsqueeze(1).expand(topics, n, topics)
+            grads = torch.autograd.grad(out, x, grad_outputs=seed, is_grads_batched=True)[0]
+    if gradient_of == "loss":  # d/dx (g_j - f_j)^2 = 2 (g_j - f_j) dg_j/dx, row by row
+        with torch.no_grad():
+            residuals = receptors(x.detach()) - targets.detach()
+        grads = grads * (2 * residuals).t().unsqueeze(-1)
+    return grads.abs().detach()
+
+
+def class2vec_loss(x, x_hat, n_source):
+    r"""L_c2v (the ISRA paper, Eq. 1): mean squared l2 reconstruction error of each domain, summed.
+
+    .. math::
+        L_{c2v} = \frac{1}{n_s}\sum_i \|x^s_i - h(f(x^s_i))\|^2 + \frac{1}{n_t}\sum_i \|x^t_i - h(f(x^t_i))\|^2
+
+    ``x`` is not detached: the paper minimises L_c2v over the backbone too.
+
+    Example
+    -------
+    >>> x = torch.tensor([[1.0, 1.0], [0.0, 0.0], [2.0, 0.0]])
+    >>> float(class2vec_loss(x, torch.zeros(3, 2), n_source=1))  # 2 + (0 + 4) / 2
+    4.0
+    """
+    err = (x - x_hat).pow(2).sum(1)
+    return err[:n_source].mean() + err[n_source:].mean()
+
+
+def receptor_loss(receptors, x, codes, l1_weight=0.5):
+    r"""L_reg (the ISRA paper, Eq. 2): each receptor regresses its topic, with l1 on its first layer.
+
+    .. math::
+        L_{reg} = \frac{1}{d_e}\sum_j \Big[\sum_i (f(x_i)_j - g_j(x_i))^2 + \lambda_{reg}\|W_{1,j}\|_1\Big]
+
+    over the source and target rows together (sums, as in Eq. 2). Inputs and
+    codes are detached: the receptors learn from the model and never send a
+    gradient into it.
+
+    Example
+    -------
+    >>> from amls_speech.nnet.semantic import TopicReceptors
+    >>> g = TopicReceptors(2, n_topics=2, hidden=1)
+    >>> with torch.no_grad():
+    ...     for p in g.parameters():
+    ...         _ = p.zero_()
+    ...     g.w1[0, 0, 0] = 2.0  # l1 norms (2, 0); every output 0
+    >>> codes = torch.tensor([[1.0, 0.0], [1.0, 2.0]])  # squared errors: topic 0: 1 + 1, topic 1: 0 + 4
+    >>> receptor_loss(g, torch.zeros(2, 2), codes).item()  # ((2 + 0.5 * 2) + (4 + 0)) / 2
+    3.5
+    """
+    residuals = (receptors(x.detach()) - codes.detach()).pow(2).sum(0)
+    return (residuals + l1_weight * receptors.first_layer_l1()).mean()
 
 
 def attention_masks(attention, x, normalization="topic"):

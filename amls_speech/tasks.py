@@ -6,7 +6,9 @@ paper's Table 1 on the embedded domains (``mnist``, ``mnistm``, ``syn``,
 (mismatched label spaces) gives the same pair with source digits 0-6 and
 target digits 3-9 (:func:`amls_speech.partitions.digit_partition`); the
 suffix ``-het`` (heterogeneous, the CKM paper's setting) source digits 0-4 and
-target digits 5-9, with no class in common.
+target digits 5-9, with no class in common; the suffix ``-pda`` (partial
+domain adaptation, the ISRA paper's setting) source digits 0-9 and target
+digits 0-4.
 """
 
 from amls_speech import partitions
@@ -25,6 +27,8 @@ DIGIT_DOMAINS = ("mnist", "mnistm", "syn", "uci")
 MISMATCHED_SUFFIX = "-mls"
 TASKS.update({t + MISMATCHED_SUFFIX: TASKS[t] for t in ("MN2MM", "SY2MN", "MN2UC")})
 DISJOINT_SUFFIX = "-het"
+PARTIAL_SUFFIX = "-pda"
+TASKS.update({t + PARTIAL_SUFFIX: TASKS[t] for t in ("MN2MM", "SY2MN", "MN2UC")})
 TASKS.update({"MM2MN" + DISJOINT_SUFFIX: ("mnistm", "mnist"), "SY2MN" + DISJOINT_SUFFIX: ("syn", "mnist")})
 
 
@@ -51,16 +55,18 @@ def target_domain(task):
 
 
 def label_space(task):
-    """``closed``, ``mismatched`` or ``disjoint``: the label space of a digit task.
+    """``closed``, ``mismatched``, ``disjoint`` or ``partial``: the label space of a digit task.
 
     Example
     -------
-    >>> label_space("MN2MM"), label_space("SY2MN-mls"), label_space("MM2MN-het")
-    ('closed', 'mismatched', 'disjoint')
+    >>> label_space("MN2MM"), label_space("SY2MN-mls"), label_space("MM2MN-het"), label_space("MN2MM-pda")
+    ('closed', 'mismatched', 'disjoint', 'partial')
     """
     _lookup(task)
     if task.endswith(DISJOINT_SUFFIX):
         return "disjoint"
+    if task.endswith(PARTIAL_SUFFIX):
+        return "partial"
     return "mismatched" if task.endswith(MISMATCHED_SUFFIX) else "closed"
 
 

@@ -21,7 +21,7 @@ from amls_speech.metrics import OpenSetStats
 from amls_speech.resume import TrainingState
 from amls_speech.schedules import Progress, dann_lambda
 from amls_speech.selection import (choose_threshold, domain_confusion, information_maximization,
-                                   source_domain_score)
+                                   source_domain_score, target_certainty)
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +39,15 @@ def unwrap(module):
 #   source_valid    the best accuracy on the labelled source validation set
 #   target_infomax  the best information maximisation on the unlabelled target
 #                   adaptation set (selection.information_maximization)
+#   target_entropy  the lowest mean prediction entropy on that set (the ISRA
+#                   code's rule; selection.target_certainty)
 #   source_domain   the DANN paper's heuristic: high source validation accuracy
 #                   plus high domain-classifier error (selection.source_domain_score);
 #                   methods with a ``discriminator`` only
 # ``selection_alternatives`` (hparams, optional) names further rules whose
 # checkpoints are kept and scored after the run's own, for comparison.
 SELECTION_KEYS = {"last": None, "source_valid": "source_acc", "target_infomax": "target_im",
-                  "source_domain": "source_domain"}
+                  "target_entropy": "target_certainty", "source_domain": "source_domain"}
 # what a warm start takes from the source-only run (the discriminators start afresh)
 WARM_START_MODULES = ("normalize", "extractor", "classifier")
 
@@ -233,9 +235,11 @@ class AdaptationBrain(sb.Brain):
         """Named loss terms of one training batch; their sum is minimised."""
         raise NotImplementedError
 
-    def source_ce(self, out, batch):
-        """L_cls: cross-entropy on the source half."""
-        return F.cross_entropy(out["logits"][: out["n_source"]], labels(batch.source))
+    def source_ce(self, out, batch, weights=None):
+        """L_cls: cross-entropy on the source half; ``weights`` (optional, per sample) scale each term."""
+        ce = F.cross_entropy(out["logits"][: out["n_source"]], labels(batch.source),
+                             reduction="mean" if weights is None else "none")
+        return ce if weights is None else (weights.detach() * ce).mean()
 
     def check_finite(self, terms):
         """Stops at the first NaN or infinite loss term, naming it; no step is taken with it.
@@ -334,18 +338,16 @@ class AdaptationBrain(sb.Brain):
         confusion = domain_confusion(torch.cat(self.valid_domain).float().numpy(), d_target)
         return source_domain_score(source_accuracy, confusion), confusion
 
-    def target_information(self):
-        """Information maximisation of the classifier on the unlabelled adaptation set."""
+    def target_probabilities(self):
+        """The classifier's softmax over the unlabelled adaptation set, for the label-free rules."""
         if self.unlabelled_target is None:
-            raise ValueError("checkpoint_selection 'target_infomax' needs the unlabelled target "
-                             "set: train with a PairedDataset (amls_speech.recipe.run does)")
+            raise ValueError("checkpoint selection target_infomax or target_entropy needs the unlabelled "
+                             "target set: train with a PairedDataset (amls_speech.recipe.run does)")
         # a new DataLoader draws from the CPU generator: fork it, so that
         # selecting by this rule leaves the training trajectory unchanged
         with torch.random.fork_rng(devices=[]):
-            probs = self.collect(self.unlabelled_target, self.eval_loader_kwargs,
-                                 lambda out: out["logits"].softmax(-1))
-        return information_maximization(probs)
-
+            return self.collect(self.unlabelled_target, self.eval_loader_kwargs,
+                                lambda out: out["logits"].softmax(-1))
     def calibrate(self, adapt_set, loader_kwargs):
         """Sets the rejection threshold from the unlabelled adaptation set."""
         self.threshold = float("-inf")
@@ -412,8 +414,12 @@ class AdaptationBrain(sb.Brain):
             if hasattr(counter, "update_metric"):  # EpochCounterWithStopper: stop on a plateau
                 counter.update_metric(stats["source_acc"])
             keys = [SELECTION_KEYS[r] for r in self.selection_rules() if SELECTION_KEYS[r]]
-            if "target_im" in keys:  # costs one pass over the adaptation set per epoch
-                stats["target_im"] = self.target_information()
+            if {"target_im", "target_certainty"} & set(keys):  # one pass over the adaptation set per epoch
+                probs = self.target_probabilities()
+                if "target_im" in keys:
+                    stats["target_im"] = information_maximization(probs)
+                if "target_certainty" in keys:
+                    stats["target_certainty"] = target_certainty(probs)
             if "source_domain" in keys:  # so does this
                 stats["source_domain"], stats["domain_confusion"] = \
                     self.source_domain_selection_score(stats["source_acc"])

@@ -8,6 +8,7 @@ from speechbrain.processing.features import InputNormalization
 from amls_speech.clustering import Centroids
 from amls_speech.data import PairedBatch
 from amls_speech.nnet import Classifier, CNNExtractor, Discriminator
+from amls_speech.nnet.semantic import Class2Vec, TopicReceptors
 from amls_speech.schedules import Progress
 from amls_speech.selection import EpochThreshold
 
@@ -57,6 +58,9 @@ def tiny_brain(brain_class, n_classes=3, frames=12, coeffs=8, **hparams):
         "decoder": torch.nn.Sequential(torch.nn.Linear(extractor.out_features, frames * coeffs),
                                        torch.nn.Unflatten(1, (frames, coeffs))),
         "centroids": Centroids(n_classes, extractor.out_features),
+        # ISRA's class2vec autoencoder and topic receptors
+        "class2vec": Class2Vec(extractor.out_features, 2),
+        "receptors": TopicReceptors(extractor.out_features, 2, hidden=4),
     }
     classes = ["c%d" % i for i in range(n_classes)]
     defaults = dict(
@@ -80,6 +84,12 @@ def tiny_brain(brain_class, n_classes=3, frames=12, coeffs=8, **hparams):
         temperature=1.0,
         n_clusters=n_classes,
         seed=0,
+        isra_alpha=0.1,
+        isra_beta=0.5,
+        receptor_l1=0.5,
+        attention_gradient="output",
+        attention_normalization="topic",
+        alignment_reduction="sum",
     )
     defaults.update(hparams)
     brain = brain_class(

@@ -1,0 +1,55 @@
+"""ISRA: implicit semantic response alignment (the ISRA paper) as a plug-in on PADA."""
+
+from amls_speech.brains.pada import PADA
+from amls_speech.semantic_alignment import (
+    attention_masks,
+    class2vec_loss,
+    receptor_attention,
+    receptor_loss,
+    response_alignment_loss,
+)
+
+
+class ISRA(PADA):
+    r"""PADA plus ISRA's semantic topic alignment (Eq. 4): min L_B + alpha L_c2v + beta L_a, min L_reg.
+
+    X is the bottleneck: the features z = F(x) where the domain
+    discriminator attaches. Per training batch, beside PADA's ``cls`` and
+    ``domain`` (L_B):
+
+    - ``c2v``: alpha x L_c2v (Eq. 1), the class2vec autoencoder (module
+      ``class2vec``) reconstructing X; reaches the backbone.
+    - ``align``: beta x L_a (Eq. 3) between the source and target attention
+      masks M_j = N(A_j) * X, with A_j = |dg_j/dX| of the receptors (module
+      ``receptors``).
+    - ``receptors``: L_reg (Eq. 2) on detached X and codes, so it trains the
+      receptors only. Summing it with the rest into one SGD step is the same
+      as the paper's separate minimisation: no parameter receives gradient
+      from both sides.
+
+    The paper's readings are the defaults (hparams ``attention_gradient:
+    output``, ``attention_normalization: topic``, ``alignment_reduction:
+    sum``); the public code's are options (``loss``, ``batch``, ``mean``).
+
+    Example
+    -------
+    >>> import speechbrain as sb
+    >>> from amls_speech.brains.testing import tiny_brain
+    >>> brain, batch = tiny_brain(ISRA)
+    >>> terms = brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch)
+    >>> sorted(terms)
+    ['align', 'c2v', 'cls', 'domain', 'receptors']
+    """
+
+    def train_losses(self, out, batch):
+        terms = super().train_losses(out, batch)
+        n, x, hp = out["n_source"], out["z"], self.hparams
+        codes, x_hat = self.modules.class2vec(x)
+        attention = receptor_attention(self.modules.receptors, x, hp.attention_gradient, codes)
+        masks = attention_masks(attention, x, hp.attention_normalization)
+        terms.update(
+            c2v=hp.isra_alpha * class2vec_loss(x, x_hat, n),
+            align=hp.isra_beta * response_alignment_loss(masks[:, :n], masks[:, n:], hp.alignment_reduction),
+            receptors=receptor_loss(self.modules.receptors, x, codes, hp.receptor_l1),
+        )
+        return terms

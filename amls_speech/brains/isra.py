@@ -23,9 +23,13 @@ class ISRA(PADA):
       masks M_j = N(A_j) * X, with A_j = |dg_j/dX| of the receptors (module
       ``receptors``).
     - ``receptors``: L_reg (Eq. 2) on detached X and codes, so it trains the
-      receptors only. Summing it with the rest into one SGD step is the same
-      as the paper's separate minimisation: no parameter receives gradient
-      from both sides.
+      receptors only, with an optimizer of their own (``opt_class`` again,
+      under the same learning-rate schedule): the paper's separate
+      minimisation. One optimizer for all would also share SpeechBrain's
+      gradient-norm clipping (``max_grad_norm``, per optimizer): L_reg sums
+      over the batch (Eq. 2; about 470 at the start on MN2MM-pda, with a
+      gradient norm 19x the cross-entropy's: ``bench/loss_scales.py``), so
+      it would shrink the model's clipped step to a few percent.
 
     The paper's readings are the defaults (hparams ``attention_gradient:
     output``, ``attention_normalization: topic``, ``alignment_reduction:
@@ -39,7 +43,18 @@ class ISRA(PADA):
     >>> terms = brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch)
     >>> sorted(terms)
     ['align', 'c2v', 'cls', 'domain', 'receptors']
+    >>> sorted(brain.optimizers_dict)
+    ['optimizer', 'receptor_optimizer']
     """
+
+    def init_optimizers(self):
+        receptors = set(map(id, self.modules.receptors.parameters()))
+        self.optimizer = self.opt_class([p for p in self.modules.parameters() if id(p) not in receptors])
+        self.receptor_optimizer = self.opt_class(self.modules.receptors.parameters())
+        self.optimizers_dict = {"optimizer": self.optimizer, "receptor_optimizer": self.receptor_optimizer}
+        if self.checkpointer is not None:
+            for name, opt in self.optimizers_dict.items():
+                self.checkpointer.add_recoverable(name, opt)
 
     def train_losses(self, out, batch):
         terms = super().train_losses(out, batch)

@@ -40,10 +40,10 @@ def near_digits(tmp_path_factory):
     return root
 
 
-def train(corpus, tmp_path, method, epochs, **over):
+def train(corpus, tmp_path, method, epochs, run_opts=None, **over):
     over = {"task": TASK, "data_folder": str(corpus), "results_root": str(tmp_path / "runs"),
             "number_of_epochs": epochs, "batch_size": 32, "selection_alternatives": [], **over}
-    return run_recipe("recipes/digits/hparams/%s.yaml" % method, over, {"noprogressbar": True})
+    return run_recipe("recipes/digits/hparams/%s.yaml" % method, over, {"noprogressbar": True, **(run_opts or {})})
 
 
 def log_values(tmp_path, method, key):
@@ -98,3 +98,27 @@ def test_partial_records_get_their_own_table():
     text = report.tables(recs)
     assert "ISRA paper's Table 2 layout" in text and "| PADA | last | 60.0 ± 0.0 (40%) |" in text
     assert "H-score" not in text  # not the open-set table
+
+
+class Killed(Exception):
+    """Stands in for a signal: raised inside a training step."""
+
+
+def test_isra_killed_mid_epoch_resumes_to_the_same_result(near_digits, tmp_path, monkeypatch):
+    """PADA's class weights of the epoch and ISRA's second optimizer survive an intra-epoch checkpoint."""
+    opts = {"ckpt_interval_steps": 2}
+    straight = train(near_digits, tmp_path / "straight", "isra", 2, opts)
+    fit_batch = ISRA.fit_batch
+
+    def dying(self, batch):
+        if (self.epoch, self.step) == (2, 5):  # epoch 2: gamma has been refreshed from the model
+            raise Killed()
+        return fit_batch(self, batch)
+
+    monkeypatch.setattr(ISRA, "fit_batch", dying)
+    with pytest.raises(Killed):
+        train(near_digits, tmp_path / "killed", "isra", 2, opts)
+    monkeypatch.undo()
+    resumed = train(near_digits, tmp_path / "killed", "isra", 2, opts)
+    assert resumed["records"]["closed_prediction"] == straight["records"]["closed_prediction"]
+    assert resumed["accuracy"] == straight["accuracy"]

@@ -173,8 +173,9 @@ def diagnostics_table(records):
 
     All of it reads target labels (reporting only); the text says so.
     """
-    main = [r for r in records if not r.get("n_shared") and r.get("diagnostics")
-            and set(r["shared_classes"]) != set(r["classes"])]  # closed-set tasks reject nothing
+    # closed-set and partial tasks have nothing to reject, disjoint ones nothing shared
+    main = [r for r in records if not r.get("n_shared") and r.get("diagnostics") and r["shared_classes"]
+            and set(r["shared_classes"]) != set(r["classes"]) and not is_partial(r["task"])]
     if not main:
         return ""
     groups = grouped(main)

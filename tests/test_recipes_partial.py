@@ -94,10 +94,11 @@ def test_isra_terms_reach_only_their_own_parameters():
 
 def test_partial_records_get_their_own_table():
     recs = [{"task": TASK, "method": m, "seed": 0, "accuracy": a, "classes": list("0123456789"),
-             "shared_classes": list("01234")} for m, a in (("source_only", .4), ("pada", .6), ("oracle", .9))]
+             "shared_classes": list("01234"), "diagnostics": {"signal_auroc": {"margin": float("nan")}}}
+            for m, a in (("source_only", .4), ("pada", .6), ("oracle", .9))]
     text = report.tables(recs)
     assert "ISRA paper's Table 2 layout" in text and "| PADA | last | 60.0 ± 0.0 (40%) |" in text
-    assert "H-score" not in text  # not the open-set table
+    assert "H-score" not in text and "Diagnostics" not in text  # not the open-set tables
 
 
 class Killed(Exception):

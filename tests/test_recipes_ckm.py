@@ -107,3 +107,28 @@ def test_bench_runs_the_clustering_table_and_refuses_methods_that_do_not_apply(c
     with pytest.raises(SystemExit, match="does not apply to task"):
         bench.main(["--tasks", "MM2MN-het", "--methods", "dann", "--data_folder", str(corpus),
                     "--out", str(tmp_path / "other")])
+
+
+def test_the_clustering_recipe_under_two_processes(corpus, tmp_path, monkeypatch):
+    """``amls-bench --nproc_per_node 2`` (torchrun, gloo): CKM trains sharded, scores the whole test set once."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from amls_speech import bench
+
+    if not Path(sys.executable).with_name("torchrun").exists():
+        pytest.skip("torchrun is not installed beside this Python")
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("PYTHONPATH", str(root))
+    out = tmp_path / "bench"
+    bench.main(["--tasks", "MM2MN-het", "--methods", "dcn,ckm", "--seeds", "0", "--data_folder", str(corpus),
+                "--set", "pretrain_epochs=1", "--set", "number_of_epochs=2", "--nproc_per_node", "2",
+                "--recipes_dir", str(root / "recipes"), "--out", str(out)])
+    records = json.loads((out / "results.json").read_text())
+    assert [r["method"] for r in records] == ["dcn", "ckm"] and all(r["world_size"] == 2 for r in records)
+    for r in records:  # clusters matched to target digits; the log written by the main process once
+        assert set(r["cluster_to_label"].values()) <= set("56789")
+        log = (out / "runs" / "ckm" / "MM2MN-het" / r["method"] / "seed0" / "train_log.txt").read_text()
+        assert log.count("epoch: 2 ") == 1 and log.count("target test") == 1

@@ -7,7 +7,7 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
-from amls_speech.brains.base import AdaptationBrain
+from amls_speech.brains.base import AdaptationBrain, unwrap
 from amls_speech.clustering import (class_means, concrete_kmeans_loss, dcn_loss, dcn_update, dec_loss,
                                     dec_soft_assignment, dec_target_distribution, hungarian_accuracy,
                                     kmeans_plus_plus, lloyd, rbf_classifier)
@@ -16,6 +16,12 @@ from amls_speech.data import labels
 logger = logging.getLogger(__name__)
 
 CLUSTERINGS = ("ckm", "dec", "dcn")
+
+
+def average_over_processes(tensor, world_size):
+    """The mean of ``tensor`` over the processes of the DDP group (in place; returned)."""
+    torch.distributed.all_reduce(tensor)
+    return tensor.div_(world_size)
 
 
 class DeepClustering(AdaptationBrain):
@@ -76,13 +82,35 @@ class DeepClustering(AdaptationBrain):
         super().on_fit_start()
 
     @property
+    def centroids(self):
+        """The :class:`~amls_speech.clustering.Centroids` (its attributes, not its forward, are used)."""
+        return unwrap(self.modules.centroids)
+
+    def _wrap_distributed(self):
+        """DDP as for every brain, except for the centroids, whose gradient is averaged by a hook.
+
+        The losses read the centroid matrix directly, never through a module
+        call, so DDP's reducer would not see it used; instead the centroids
+        stay unwrapped and a gradient hook averages their gradient over the
+        processes, as DDP does for the other parameters. All processes start
+        from the same k-means (computed on the whole adaptation set by every
+        one) and so keep the same centroids.
+        """
+        super()._wrap_distributed()
+        if not self.distributed_launch:
+            return
+        self.modules["centroids"] = centroids = unwrap(self.modules["centroids"])
+        world = torch.distributed.get_world_size()
+        centroids.weight.register_hook(lambda g: average_over_processes(g.clone(), world))
+
+    @property
     def clustering_started(self):
         return self.epoch > self.hparams.pretrain_epochs
 
     def on_stage_start(self, stage, epoch=None):
         super().on_stage_start(stage, epoch)
         if stage == sb.Stage.TRAIN and epoch > self.hparams.pretrain_epochs \
-                and not bool(self.modules.centroids.initialised):
+                and not bool(self.centroids.initialised):
             self.init_centroids()
 
     @property
@@ -122,7 +150,7 @@ class DeepClustering(AdaptationBrain):
             self.modules.eval()
             z, ys = self.embed_shots()
             self.modules.train()
-            self.modules.centroids.set(class_means(z, ys, len(self.shots()[2])))
+            self.centroids.set(class_means(z, ys, len(self.shots()[2])))
             logger.info("centroids: class means of %d labelled target images per class", self.hparams.target_shots)
             return
         with torch.random.fork_rng(devices=[]):  # the loader's draws leave training unchanged
@@ -131,7 +159,7 @@ class DeepClustering(AdaptationBrain):
         gen = torch.Generator().manual_seed(int(self.hparams.seed))
         mu = kmeans_plus_plus(z, self.hparams.n_clusters, gen)
         mu = lloyd(z, mu, getattr(self.hparams, "kmeans_iterations", 10))
-        self.modules.centroids.set(mu.to(self.modules.centroids.weight))
+        self.centroids.set(mu.to(self.centroids.weight))
         logger.info("centroids: k-means++ and %d Lloyd steps on %d target embeddings",
                     getattr(self.hparams, "kmeans_iterations", 10), len(z))
 
@@ -179,11 +207,11 @@ class DeepClustering(AdaptationBrain):
         if self.semi_supervised:  # Eq. 8: the RBF classifier on the labelled shots
             z_shots, ys = self.embed_shots()
             terms["kshot"] = self.hparams.kshot_weight * F.nll_loss(
-                rbf_classifier(z_shots, self.modules.centroids.weight), ys)
+                rbf_classifier(z_shots, self.centroids.weight), ys)
         return terms
 
     def clustering_loss(self, zs, zt):
-        m = self.modules.centroids
+        m = self.centroids
         kind = self.hparams.clustering
         if kind == "ckm":
             tau = self.temperature()
@@ -195,6 +223,9 @@ class DeepClustering(AdaptationBrain):
             q = dec_soft_assignment(zt, m.weight)
             return dec_loss(q, dec_target_distribution(q))  # P from this batch (DEC refreshes it every T steps)
         mu, counts, assign = dcn_update(zt, m.weight, m.counts)  # centroids first, network fixed
+        if self.distributed_launch:  # each process updated from its own shard: their mean, kept equal
+            world = torch.distributed.get_world_size()
+            mu, counts = average_over_processes(mu, world), average_over_processes(counts, world)
         with torch.no_grad():
             m.weight.copy_(mu)
             m.counts.copy_(counts)
@@ -204,10 +235,10 @@ class DeepClustering(AdaptationBrain):
         """Target test images -> nearest centroid -> best matching to their labels (read here only)."""
         rule = self.test_rule = rule or self.hparams.checkpoint_selection
         self.recover_selected(rule)
-        if not bool(self.modules.centroids.initialised):  # trained the autoencoder only: AE + k-means
+        if not bool(self.centroids.initialised):  # trained the autoencoder only: AE + k-means
             self.init_centroids()
         clusters = self.collect(test_set, loader_kwargs,
-                                lambda out: self.modules.centroids.assign(self.cluster_space(out["z"])))
+                                lambda out: self.centroids.assign(self.cluster_space(out["z"])))
         truth = [test_set.data[i]["label"] for i in test_set.data_ids]
         if self.semi_supervised:  # centroid j is class j: no matching
             classes = self.shots()[2]

@@ -29,7 +29,7 @@ from amls_speech.tasks import TASKS, is_vision, label_space, task_partition
 # source_only runs first: every adaptive method of the same task and seed
 # starts from its checkpoint (warm_start in the hparams files)
 METHODS = ("source_only", "dann", "adda", "uan", "amls", "oracle")
-ADAPTIVE = ("dann", "adda", "uan", "amls")
+ADAPTIVE = ("dann", "adda", "uan", "amls", "pada", "isra")
 # Partial tasks (-pda: the target holds a subset of the source classes): the
 # ISRA paper's Table 2 rows
 PARTIAL_METHODS = ("source_only", "dann", "pada", "isra", "oracle")

@@ -14,7 +14,7 @@ import numpy as np
 from amls_speech.atomic import write_json_atomic, write_text_atomic
 from amls_speech.diagnostics import auroc
 from amls_speech.metrics import OpenSetStats
-from amls_speech.tasks import TASKS, label_space
+from amls_speech.tasks import TASKS, is_partial
 
 METRICS = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
 # the paper's Table 1 order, then the upper bound that reads target labels
@@ -388,17 +388,6 @@ def selection_results(record):
     for rule, res in (record.get("selection_alternatives") or {}).items():
         out.append((rule, res["accuracy"]))
     return out
-
-
-def is_partial(task):
-    """True for the partial tasks (target classes a subset of the source ones).
-
-    Example
-    -------
-    >>> is_partial("MN2MM-pda"), is_partial("MN2MM"), is_partial("no such task")
-    (True, False, False)
-    """
-    return task in TASKS and label_space(task) == "partial"
 
 
 PARTIAL_TITLE = ("Partial tasks (the ISRA paper's Table 2 layout; source digits 0-9, target digits 0-4)")

@@ -70,6 +70,17 @@ def label_space(task):
     return "mismatched" if task.endswith(MISMATCHED_SUFFIX) else "closed"
 
 
+def is_partial(task):
+    """True for the partial tasks (``-pda``: the target classes a subset of the source ones).
+
+    Example
+    -------
+    >>> is_partial("MN2MM-pda"), is_partial("MN2MM"), is_partial("no such task")
+    (True, False, False)
+    """
+    return task in TASKS and label_space(task) == "partial"
+
+
 def is_vision(task):
     """True for the digit tasks.
 

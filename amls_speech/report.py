@@ -365,12 +365,18 @@ def _save(fig, ax, title, path):
 def variant(record):
     """Method name plus the settings a run was made with beyond its hparams file.
 
+    The checkpoint selection settings are left out: the tables show the rule
+    in a column of their own.
+
     Example
     -------
     >>> variant({"method": "dann", "settings": {"go_labels": "rounded"}}), variant({"method": "dann"})
     ('DANN [go_labels=rounded]', 'DANN')
+    >>> variant({"method": "pada", "settings": {"checkpoint_selection": "target_entropy"}})
+    'PADA'
     """
-    settings = record.get("settings") or {}
+    settings = {k: v for k, v in (record.get("settings") or {}).items()
+                if k not in ("checkpoint_selection", "selection_alternatives")}
     name = {**METHOD_NAMES, **CLUSTERING_NAMES}[record["method"]]
     return name + (" [%s]" % ", ".join("%s=%s" % kv for kv in sorted(settings.items())) if settings else "")
 

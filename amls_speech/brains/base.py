@@ -381,7 +381,15 @@ class AdaptationBrain(sb.Brain):
         return summary
 
     def recover_selected(self, rule=None):
-        """Loads the checkpoint that ``rule`` (default: ``checkpoint_selection``) picks."""
+        """Loads the checkpoint that ``rule`` (default: ``checkpoint_selection``) picks.
+
+        Under DDP every process first waits for the others: only the main
+        process writes checkpoints, and a process that reads the folder while
+        the last one is still being written would test another epoch (seen:
+        a 2-process CKM run hung at test, its second process having
+        recovered an earlier checkpoint).
+        """
+        sb.utils.distributed.ddp_barrier()
         if self.checkpointer is None or self.checkpointer.find_checkpoint() is None:
             raise FileNotFoundError("no checkpoint in %s: train this recipe first"
                                     % getattr(self.checkpointer, "checkpoints_dir", None))

@@ -7,6 +7,9 @@ Reads no target label (the terms are the training losses). SpeechBrain
 clips each optimizer's gradient norm to ``max_grad_norm`` (5), so a term
 whose gradient is many times the cross-entropy's takes over the step: this
 is how ISRA's alpha and beta were set for the digit network (its README).
+With ``warm_start`` in the hparams the terms are measured at the
+source-only checkpoint the run would start from (``--set results_root=``
+the folder of an ``amls-bench`` run's ``runs/digits``).
 Prints one line per term: its value and the l2 norm of its gradient on the
 extractor F and on all parameters.
 """
@@ -39,6 +42,10 @@ def term_scales(hparams_file, overrides, batches=1):
                                          collate_fn=PairedBatch.collate)
     brain.progress, brain.unlabelled_target = Progress(1, len(loader)), None
     brain.init_optimizers()
+    if hparams.get("warm_start"):
+        # the rule is read where training starts: on -pda tasks the
+        # source-only model, whose cross-entropy gradient is far smaller
+        brain.warm_start(hparams["warm_start_folder"])
     brain.modules.train()
     sums = {}
     for _, batch in zip(range(batches), loader):

@@ -39,9 +39,9 @@ def spy_weights(monkeypatch, cls):
     module = sys.modules[cls.__module__]
     real, calls = module.domain_adversarial_loss, []
 
-    def spy(d_s, d_t, w_s=None, w_t=None, go_label_rule="none"):
-        calls.append((w_s, w_t))
-        return real(d_s, d_t, w_s, w_t, go_label_rule)
+    def spy(d_s, d_t, w_source=None, w_target=None, go_label_rule="none"):
+        calls.append((w_source, w_target))
+        return real(d_s, d_t, w_source, w_target, go_label_rule)
 
     monkeypatch.setattr(module, "domain_adversarial_loss", spy)
     # DANN: its single (unweighted) call; UAN and AMLS: the weighted call

@@ -23,8 +23,13 @@ class DANN(AdaptationBrain):
     ['cls', 'domain']
     """
 
+    def source_weights(self, batch):
+        """Per-sample weights of both source terms; ``None``: every sample weighs 1 (PADA overrides)."""
+        return None
+
     def train_losses(self, out, batch):
         n = out["n_source"]
+        w_source = self.source_weights(batch)
         d = self.modules.discriminator(grad_reverse(out["z"], self.adaptation_factor()))
-        domain = domain_adversarial_loss(d[:n], d[n:], go_label_rule=self.go_label_rule)
-        return {"cls": self.source_ce(out, batch), "domain": domain}
+        domain = domain_adversarial_loss(d[:n], d[n:], w_source=w_source, go_label_rule=self.go_label_rule)
+        return {"cls": self.source_ce(out, batch, w_source), "domain": domain}

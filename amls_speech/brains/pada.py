@@ -5,8 +5,6 @@ import torch
 
 from amls_speech.brains.dann import DANN
 from amls_speech.data import labels
-from amls_speech.losses import domain_adversarial_loss
-from amls_speech.nnet.grl import grad_reverse
 from amls_speech.semantic_alignment import pada_class_weights
 
 
@@ -70,9 +68,6 @@ class PADA(DANN):
         super().load_resume_state(state)
         self._class_weights = state.get("class_weights")
 
-    def train_losses(self, out, batch):
-        n = out["n_source"]
-        w_source = self.class_weights[labels(batch.source)]
-        d = self.modules.discriminator(grad_reverse(out["z"], self.adaptation_factor()))
-        domain = domain_adversarial_loss(d[:n], d[n:], w_source=w_source, go_label_rule=self.go_label_rule)
-        return {"cls": self.source_ce(out, batch, w_source), "domain": domain}
+    def source_weights(self, batch):
+        """gamma of each source sample's class: DANN's two source terms are weighted by it."""
+        return self.class_weights[labels(batch.source)]

@@ -6,6 +6,14 @@ run killed while saving leaves one that the next start tries to load, and
 fails on (a missing or truncated file). Here ``CKPT.yaml`` is written last,
 atomically, once every file is on disk; a folder an interrupted save left
 without it is ignored when loading and removed at the next save.
+
+Under DDP only the main process writes, and ``CKPT.yaml`` comes after the
+last collective of SpeechBrain's save, so every process waits at a barrier
+until it is on disk: a process that lists the folder earlier sees one
+checkpoint fewer, and ``save_and_keep_only`` then deletes a different number
+of checkpoints on each process, whose per-deletion broadcasts no longer pair
+up (seen: a 2-process CKM run hung at its last epoch, and earlier one tested
+an older checkpoint).
 """
 
 import logging
@@ -14,7 +22,7 @@ import time
 
 import yaml
 from speechbrain.utils.checkpoints import CKPT_PREFIX, METAFNAME, Checkpointer
-from speechbrain.utils.distributed import if_main_process
+from speechbrain.utils.distributed import ddp_barrier, if_main_process
 
 from amls_speech.atomic import write_text_atomic
 
@@ -53,6 +61,7 @@ class AtomicCheckpointer(Checkpointer):
             path, text = self._pending_meta
             write_text_atomic(path, text)
             self._pending_meta = None
+        ddp_barrier()  # no process lists the folder before CKPT.yaml is there (module docstring)
         return checkpoint
 
     def _save_checkpoint_metafile(self, fpath, meta_to_include={}, end_of_epoch=True):

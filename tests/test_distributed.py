@@ -111,21 +111,5 @@ def test_a_vision_recipe_under_two_processes(tiny_digits, tmp_path):
     assert stdout.count('"score"') == 1
 
 
-@pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun is not installed beside this Python")
-def test_amls_bench_runs_each_run_under_torchrun(tiny_digits, tmp_path, monkeypatch):
-    """``amls-bench --nproc_per_node 2``: every run a torchrun launch; one record each, the test set whole."""
-    from amls_speech import bench
+# amls-bench --nproc_per_node: tests/test_recipes_ckm.py::test_the_clustering_table_under_two_processes
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    out = tmp_path / "bench"
-    argv = ["--tasks", "MN2UC", "--methods", "source_only", "--seeds", "0", "--digit_epochs", "1",
-            "--data_folder", str(tiny_digits), "--recipes_dir", str(ROOT / "recipes"), "--out", str(out),
-            "--nproc_per_node", "2", "--set", "batch_size=16", "--set", "selection_alternatives=[]"]
-    bench.main(argv)
-    records = json.loads((out / "results.json").read_text())
-    assert len(records) == 1 and records[0]["world_size"] == 2
-    assert len(records[0]["records"]["truth"]) == 300  # the whole uci test split, scored once
-    with pytest.raises(SystemExit, match="use it with --jobs 1"):
-        bench.main(argv + ["--jobs", "2"])

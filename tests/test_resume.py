@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from amls_speech.recipe import load_hparams, run
 from test_recipe_gender import HPARAMS, overrides, run_folder
@@ -133,3 +134,17 @@ def test_a_truncated_wav_met_in_the_middle_of_training_is_named_and_the_checkpoi
     with pytest.raises(AudioError, match="%s: the file is truncated" % victim):
         run(load_hparams(HPARAMS / "dann.yaml", over), {"device": "cpu", "noprogressbar": True})
     assert sorted((run_folder(tmp_path / "out", "dann") / "save").glob("CKPT*")) == saved  # epoch 1 kept
+
+
+def test_every_process_waits_until_the_checkpoint_is_whole(tmp_path, monkeypatch):
+    """Under DDP a process that lists the checkpoints before CKPT.yaml is written deletes other ones
+    than the main process, and their broadcasts no longer pair up (a hang): the save ends at a barrier
+    that comes after CKPT.yaml."""
+    import amls_speech.checkpoints as checkpoints
+
+    seen = []
+    monkeypatch.setattr(checkpoints, "ddp_barrier",
+                        lambda: seen.append([(c / "CKPT.yaml").exists() for c in tmp_path.glob("CKPT*")]))
+    ckpt = checkpoints.AtomicCheckpointer(tmp_path, recoverables={"layer": torch.nn.Linear(2, 2)})
+    ckpt.save_checkpoint(meta={"acc": 0.5})
+    assert seen == [[True]]

@@ -383,13 +383,10 @@ class AdaptationBrain(sb.Brain):
     def recover_selected(self, rule=None):
         """Loads the checkpoint that ``rule`` (default: ``checkpoint_selection``) picks.
 
-        Under DDP every process first waits for the others: only the main
-        process writes checkpoints, and a process that reads the folder while
-        the last one is still being written would test another epoch (seen:
-        a 2-process CKM run hung at test, its second process having
-        recovered an earlier checkpoint).
+        Under DDP every process sees the same checkpoints: each save ends at a
+        barrier once the main process has written them whole
+        (:class:`~amls_speech.checkpoints.AtomicCheckpointer`).
         """
-        sb.utils.distributed.ddp_barrier()
         if self.checkpointer is None or self.checkpointer.find_checkpoint() is None:
             raise FileNotFoundError("no checkpoint in %s: train this recipe first"
                                     % getattr(self.checkpointer, "checkpoints_dir", None))

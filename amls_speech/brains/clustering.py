@@ -251,6 +251,6 @@ class DeepClustering(AdaptationBrain):
                                             test_stats={"clustering accuracy": round(accuracy, 4)})
         nan = float("nan")
         return dict(score=accuracy, accuracy=accuracy, h_score=nan, shared_accuracy=nan, unknown_accuracy=nan,
-                    cluster_to_label={str(k): v for k, v in mapping.items()}, threshold=None,
+                    cluster_to_label={str(k): v for k, v in mapping.items()}, n_test=len(truth), threshold=None,
                     checkpoint_selection=rule, selected_epoch=self.hparams.epoch_counter.current,
                     threshold_rule="none (clustering)")

@@ -234,6 +234,52 @@ def calibration_table(records):
     return "\n".join(lines) + "\n"
 
 
+def scores_by_shared(records, task):
+    """``{method: {|C_shared|: [score, ...]}}`` of ``task``, for the methods run at several sizes.
+
+    Example
+    -------
+    >>> runs = [{"task": "M2F", "method": "amls", "n_shared": k, "shared_classes": [], "score": s}
+    ...         for k, s in ((1, 0.2), (1, 0.4), (4, 0.5))]
+    >>> runs.append({"task": "M2F", "method": "dann", "n_shared": None, "shared_classes": list("abc"), "score": 0.6})
+    >>> {m: dict(v) for m, v in scores_by_shared(runs, "M2F").items()}  # DANN ran at one size only
+    {'amls': {1: [0.2, 0.4], 4: [0.5]}}
+    """
+    by_method = defaultdict(lambda: defaultdict(list))
+    for r in (r for r in records if r["task"] == task):
+        by_method[r["method"]][r.get("n_shared") or len(r["shared_classes"])].append(r["score"])
+    return {m: v for m, v in by_method.items() if len(v) > 1}
+
+
+def shared_sweep_table(records):
+    """Markdown: the score against the number of shared classes (the AMLS paper's Figure 3, right).
+
+    Example
+    -------
+    >>> runs = [{"task": "M2F", "method": "amls", "n_shared": k, "shared_classes": [], "score": s,
+    ...          "seed": 0, "data": "d"} for k, s in ((1, 0.2), (4, 0.5))]
+    >>> print(shared_sweep_table(runs).splitlines()[-1])
+    | M2F | AMLS | 20.0 ± 0.0 | 50.0 ± 0.0 |
+    """
+    lines = []
+    for task in TASK_ORDER:
+        by_method = scores_by_shared(records, task)
+        if not by_method:
+            continue
+        sizes = sorted({k for v in by_method.values() for k in v})
+        seeds = sorted({r["seed"] for r in records if r["task"] == task and r["method"] in by_method})
+        lines += ["", "Score (%%) against the number of shared classes |C_shared| (the AMLS paper's "
+                  "Figure 3, right), mean ± std over seeds %s; each size is its own label partition "
+                  "and its own source-only model:" % seeds, "",
+                  "| task | method | " + " | ".join("%d shared" % k for k in sizes) + " |",
+                  "| --- | --- | " + " | ".join("---" for _ in sizes) + " |"]
+        for m in (m for m in METHOD_ORDER if m in by_method):
+            show_n = len({len(v) for v in by_method[m].values()}) > 1
+            lines.append("| %s | %s | %s |" % (task, METHOD_NAMES[m], " | ".join(
+                cell(by_method[m].get(k, []), show_n) for k in sizes)))
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def relative_change(records, task="M2F"):
     """Per shared class: mean relative change of accuracy vs source only, per method."""
     main = [r for r in records if not r.get("n_shared") and r["task"] == task]
@@ -270,10 +316,8 @@ def plot_figure3(records, out_dir, task="M2F"):
         written.append(_save(fig, ax, "%s: shared-class accuracy after adaptation (%s)" % (task, data),
                              out_dir / "fig3_relative_change.png"))
 
-    by_method = defaultdict(lambda: defaultdict(list))
-    for r in (r for r in records if r["task"] == task):
-        by_method[r["method"]][r.get("n_shared") or len(r["shared_classes"])].append(r["score"])
-    if any(len(v) > 1 for v in by_method.values()):
+    by_method = scores_by_shared(records, task)
+    if by_method:
         fig, ax = plt.subplots(figsize=(6, 4))
         for m in METHOD_ORDER:
             if m in by_method:
@@ -480,7 +524,7 @@ def tables(records):
     open_tasks = {r["task"] for r in rest if r["shared_classes"] and set(r["shared_classes"]) != set(r["classes"])}
     open_set = [r for r in rest if r["task"] in open_tasks]
     closed = [r for r in rest if r["task"] not in open_tasks and r["shared_classes"]]
-    return ((table1(open_set) if open_set else "") + closed_set_table(closed)
+    return ((table1(open_set) if open_set else "") + shared_sweep_table(open_set) + closed_set_table(closed)
             + closed_set_table(partial, PARTIAL_TITLE) + clustering_table(records)
             + calibration_table(records) + diagnostics_table(records))
 

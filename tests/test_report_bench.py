@@ -228,3 +228,18 @@ def test_an_open_set_task_keeps_its_oracle_in_the_open_set_table():
     text = report.tables([rec("source_only", list("0123456"), list("3456")), rec("oracle", list("3456"), list("3456"))])
     assert "Closed-set tasks" not in text
     assert "| Train on target (upper bound, reads target labels) | " in text.split("h_score")[0]
+
+
+def test_semi_supervised_runs_get_the_shots_table_and_stay_out_of_table_1():
+    from amls_speech.report import clustering_table, shots_table
+
+    def rec(k, acc, seed, **settings):
+        return {"task": "MM2MN-het", "method": "ckm", "seed": seed, "accuracy": acc, "shared_classes": [],
+                "classes": list("01234"), "settings": dict(settings, target_shots=k) if k else settings}
+
+    runs = [rec(2, 0.6, 0), rec(2, 0.8, 1), rec(3, 0.9, 0), rec(2, 0.5, 0, number_of_epochs=10), rec(0, 0.4, 0)]
+    rows = shots_table(runs).splitlines()[-2:]
+    assert rows == ["| MM2MN-het | CKM-SSDA | 70.0 ± 10.0 (n=2) | 90.0 ± 0.0 (n=1) |",
+                    "| MM2MN-het | CKM-SSDA [number_of_epochs=10] | 50.0 ± 0.0 | n/a |"]
+    table1 = clustering_table(runs)
+    assert "| CKM-UDA | last | 40.0 ± 0.0 |" in table1 and "SSDA" not in table1 and "target_shots" not in table1

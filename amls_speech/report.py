@@ -588,7 +588,9 @@ def shots_table(records):
         by[(r["task"], name)][r["settings"]["target_shots"]].append(r["accuracy"])
     lines = ["", "Semi-supervised heterogeneous tasks (the CKM paper's Table 2 layout): target test accuracy (%%) "
              "with k labelled target images per class (drawn from the adaptation set; centroid j is class "
-             "j, no matching), mean ± std over seeds %s:" % sorted({r["seed"] for r in semi}), "",
+             "j, no matching), mean ± std over seeds %s. A row whose number_of_epochs equals the recipe's "
+             "pretrain_epochs runs no clustering epoch: the nearest class mean on the pre-trained encoder:"
+             % sorted({r["seed"] for r in semi}), "",
              "| task | method | " + " | ".join("k = %d" % k for k in shots) + " |",
              "| --- | --- | " + " | ".join("---" for _ in shots) + " |"]
     for (task, name) in sorted(by, key=lambda key: (TASK_ORDER.index(key[0]), key[1])):

@@ -539,7 +539,7 @@ def clustering_table(records):
     >>> print(clustering_table(recs).splitlines()[-1])
     | CKM-UDA | last | 60.0 ± 0.0 |
     """
-    het = [r for r in records if not r["shared_classes"] and not (r.get("settings") or {}).get("target_shots")]
+    het = [r for r in records if not r["shared_classes"] and not shots_of(r)]
     if not het:
         return ""
     tasks = [t for t in TASK_ORDER if any(r["task"] == t for r in het)]
@@ -563,6 +563,17 @@ def clustering_table(records):
     return "\n".join(lines) + "\n"
 
 
+def shots_of(record):
+    """k of a semi-supervised clustering run (``--set target_shots=k``); 0 for every other run.
+
+    Example
+    -------
+    >>> shots_of({"settings": {"target_shots": 3}}), shots_of({"settings": None}), shots_of({})
+    (3, 0, 0)
+    """
+    return (record.get("settings") or {}).get("target_shots", 0)
+
+
 def shots_table(records):
     """The CKM paper's Table 2 layout: semi-supervised runs (``target_shots`` = k) against k.
 
@@ -577,15 +588,15 @@ def shots_table(records):
     >>> print(shots_table(recs).splitlines()[-1])
     | MM2MN-het | CKM-SSDA | 60.0 ± 0.0 | 70.0 ± 0.0 |
     """
-    semi = [r for r in records if (r.get("settings") or {}).get("target_shots")]
+    semi = [r for r in records if shots_of(r)]
     if not semi:
         return ""
-    shots = sorted({r["settings"]["target_shots"] for r in semi})
+    shots = sorted({shots_of(r) for r in semi})
     by = defaultdict(lambda: defaultdict(list))
     for r in semi:
         rest = {k: v for k, v in r["settings"].items() if k != "target_shots"}
         name = variant(dict(r, settings=rest)).replace("-UDA", "-SSDA")
-        by[(r["task"], name)][r["settings"]["target_shots"]].append(r["accuracy"])
+        by[(r["task"], name)][shots_of(r)].append(r["accuracy"])
     lines = ["", "Semi-supervised heterogeneous tasks (the CKM paper's Table 2 layout): target test accuracy (%%) "
              "with k labelled target images per class (drawn from the adaptation set; centroid j is class "
              "j, no matching), mean ± std over seeds %s. A row whose number_of_epochs equals the recipe's "

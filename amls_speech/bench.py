@@ -429,7 +429,10 @@ def main(argv=None, embedded_data=None):
         return str(hparams_file(args, run_id[0], run_id[1])), overrides[run_id], run_opts
 
     def on_done(run_id, summary):
-        summary.update(conditions, n_shared=run_id[3] or None)
+        import torch
+
+        # the stack is recorded, not a condition: records of torch 2.13 and 2.14 share tables
+        summary.update(conditions, n_shared=run_id[3] or None, torch=torch.__version__)
         results.append(summary)
         write_json_atomic(results_path, results)  # after every run: resumable
 

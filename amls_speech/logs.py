@@ -3,6 +3,14 @@
 import logging
 import os
 
+# SpeechBrain warns at import when torchvision (its figure saver) is missing; no
+# recipe here saves figures, and the install leaves torchvision out.
+FIGURE_SAVER_WARNING = "torchvision is not available"
+
+
+def _not_the_figure_saver_warning(record):
+    return FIGURE_SAVER_WARNING not in record.getMessage()
+
 
 def quiet(level=logging.WARNING):
     """Sets the root logger and every ``speechbrain`` logger to ``level``.
@@ -10,7 +18,8 @@ def quiet(level=logging.WARNING):
     SpeechBrain gives each module logger its own level when it is created
     (``SB_LOG_LEVEL``, INFO by default), so a root level alone does not
     silence them: the existing ones are set here, and ``SB_LOG_LEVEL`` makes
-    those created later (and in worker processes) start at ``level``.
+    those created later (and in worker processes) start at ``level``. The one
+    warning dropped at any level is SpeechBrain's missing figure saver.
 
     Example
     -------
@@ -20,6 +29,9 @@ def quiet(level=logging.WARNING):
     >>> quiet()
     >>> noisy.getEffectiveLevel() == logging.WARNING, os.environ["SB_LOG_LEVEL"]
     (True, 'WARNING')
+    >>> logging.getLogger("speechbrain.utils.train_logger").filter(logging.makeLogRecord(
+    ...     {"msg": FIGURE_SAVER_WARNING + " - cannot save figures"}))
+    False
     >>> logging.getLogger().setLevel(root)  # leave the caller's logging as it was
     >>> _ = os.environ.pop("SB_LOG_LEVEL") if env is None else os.environ.update(SB_LOG_LEVEL=env)
     """
@@ -29,3 +41,6 @@ def quiet(level=logging.WARNING):
     for name in list(logging.root.manager.loggerDict):
         if name == "speechbrain" or name.startswith("speechbrain."):
             logging.getLogger(name).setLevel(level)
+    figures = logging.getLogger("speechbrain.utils.train_logger")
+    if _not_the_figure_saver_warning not in figures.filters:
+        figures.addFilter(_not_the_figure_saver_warning)

@@ -366,8 +366,7 @@ class AdaptationBrain(sb.Brain):
         checkpoint. Returns the :class:`~amls_speech.metrics.OpenSetStats`
         summary plus the threshold and the selection rules used.
         """
-        rule = self.test_rule = rule or self.hparams.checkpoint_selection
-        self.recover_selected(rule)
+        rule = self.recover_selected(rule)
         self.calibrate(adapt_set, loader_kwargs)
         self._recovered = True  # evaluate() must not load another checkpoint
         self.evaluate(test_set, progressbar=False, test_loader_kwargs=loader_kwargs)
@@ -383,6 +382,7 @@ class AdaptationBrain(sb.Brain):
     def recover_selected(self, rule=None):
         """Loads the checkpoint that ``rule`` (default: ``checkpoint_selection``) picks.
 
+        Returns the rule, also kept as ``test_rule`` (the test log names it).
         Under DDP every process sees the same checkpoints: each save ends at a
         barrier once the main process has written them whole
         (:class:`~amls_speech.checkpoints.AtomicCheckpointer`).
@@ -390,7 +390,9 @@ class AdaptationBrain(sb.Brain):
         if self.checkpointer is None or self.checkpointer.find_checkpoint() is None:
             raise FileNotFoundError("no checkpoint in %s: train this recipe first"
                                     % getattr(self.checkpointer, "checkpoints_dir", None))
-        self.checkpointer.recover_if_possible(max_key=SELECTION_KEYS[rule or self.hparams.checkpoint_selection])
+        rule = self.test_rule = rule or self.hparams.checkpoint_selection
+        self.checkpointer.recover_if_possible(max_key=SELECTION_KEYS[rule])
+        return rule
 
     def on_evaluate_start(self, max_key=None, min_key=None):
         if not getattr(self, "_recovered", False):  # test() has recovered already

@@ -233,8 +233,7 @@ class DeepClustering(AdaptationBrain):
 
     def test(self, test_set, adapt_set, loader_kwargs, rule=None):
         """Target test images -> nearest centroid -> best matching to their labels (read here only)."""
-        rule = self.test_rule = rule or self.hparams.checkpoint_selection
-        self.recover_selected(rule)
+        rule = self.recover_selected(rule)
         if not bool(self.centroids.initialised):  # trained the autoencoder only: AE + k-means
             self.init_centroids()
         clusters = self.collect(test_set, loader_kwargs,

@@ -428,11 +428,13 @@ def main(argv=None, embedded_data=None):
     def submit_args(run_id):
         return str(hparams_file(args, run_id[0], run_id[1])), overrides[run_id], run_opts
 
-    def on_done(run_id, summary):
-        import torch
+    import torch
 
-        # the stack is recorded, not a condition: records of torch 2.13 and 2.14 share tables
-        summary.update(conditions, n_shared=run_id[3] or None, torch=torch.__version__)
+    # the stack is recorded, not a condition: records of torch 2.13 and 2.14 share tables
+    stack = {"torch": torch.__version__}
+
+    def on_done(run_id, summary):
+        summary.update(conditions, n_shared=run_id[3] or None, **stack)
         results.append(summary)
         write_json_atomic(results_path, results)  # after every run: resumable
 

@@ -47,7 +47,8 @@ def one_round(python, args, env):
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         run(python, ["bench/bench_precision.py", "--repeats", "1", "--threads", str(args.threads),
                      "--steps", str(args.steps), "--methods", args.methods, "--json", f.name], env)
-        variants = json.load(open(f.name))["variants"]
+        with open(f.name) as written:
+            variants = json.load(written)["variants"]
     return float(seconds), version, {k: v["median_ms"] for k, v in variants.items()}
 
 

@@ -29,10 +29,12 @@ from amls_speech.tasks import TASKS, is_vision, label_space, task_partition
 # source_only runs first: every adaptive method of the same task and seed
 # starts from its checkpoint (warm_start in the hparams files)
 METHODS = ("source_only", "dann", "adda", "uan", "amls", "oracle")
-ADAPTIVE = ("dann", "adda", "uan", "amls", "pada", "isra")
+ADAPTIVE = ("dann", "adda", "uan", "amls", "pada", "isra", "ba3us", "ba3us_isra")
 # Partial tasks (-pda: the target holds a subset of the source classes): the
 # ISRA paper's Table 2 rows
-PARTIAL_METHODS = ("source_only", "dann", "pada", "isra", "oracle")
+PARTIAL_METHODS = ("source_only", "dann", "pada", "isra", "ba3us", "ba3us_isra", "oracle")
+# ISRA on BA3US is isra.yaml on another backbone
+RECIPE_VARIANTS = {"ba3us_isra": ("isra", {"backbone": "ba3us"})}
 RECIPE_OF_TASK = {"M2F": "gender", "F2M": "gender", "M2R": "microphone", "U2M": "microphone", "C2R": "emotion"}
 RECIPE_OF_TASK.update({t: "digits" for t in TASKS if is_vision(t)})
 RECIPE_OF_TASK.update({t: "ckm" for t in TASKS if is_vision(t) and label_space(t) == "disjoint"})
@@ -197,7 +199,7 @@ def hparams_file(args, task, method):
     every clustering method is ``recipes/ckm/hparams/ckm.yaml`` with its overrides."""
     if RECIPE_OF_TASK[task] == "ckm":
         return Path(args.recipes_dir) / "ckm" / "hparams" / "ckm.yaml"
-    name = "source_only" if method == "oracle" else method
+    name = "source_only" if method == "oracle" else RECIPE_VARIANTS.get(method, (method,))[0]
     return Path(args.recipes_dir) / RECIPE_OF_TASK[task] / "hparams" / ("%s.yaml" % name)
 
 
@@ -208,6 +210,8 @@ def overrides_for(args, task, method, seed, n_shared, runs_root, embedded_data=N
         over["number_of_epochs"] = run_epochs(args, task, method)
     if recipe == "ckm":
         over.update(CLUSTERING_VARIANTS[method], method=method)
+    if method in RECIPE_VARIANTS:
+        over.update(RECIPE_VARIANTS[method][1], method=method)
     over.update({k: v for k, v in PRESETS[args.preset].items() if not k.endswith("_epochs")})
     if n_shared:
         over["n_shared"] = n_shared

@@ -18,9 +18,10 @@ from amls_speech.tasks import TASKS, is_partial
 
 METRICS = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
 # the paper's Table 1 order, then the upper bound that reads target labels
-METHOD_ORDER = ("source_only", "adda", "dann", "pada", "isra", "uan", "amls", "oracle")
+METHOD_ORDER = ("source_only", "adda", "dann", "pada", "isra", "ba3us", "ba3us_isra", "uan", "amls",
+                "oracle")
 METHOD_NAMES = {"source_only": "Source", "adda": "ADDA", "dann": "DANN", "uan": "UAN", "amls": "AMLS",
-                "pada": "PADA", "isra": "PADA + ISRA",
+                "pada": "PADA", "isra": "PADA + ISRA", "ba3us": "BA3US", "ba3us_isra": "BA3US + ISRA",
                 "oracle": "Train on target (upper bound, reads target labels)"}
 # the CKM paper's Table 1 rows (heterogeneous tasks: disjoint label sets)
 CLUSTERING_ORDER = ("target_only", "src_targ", "dec", "dcn", "ckm")

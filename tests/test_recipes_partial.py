@@ -41,10 +41,10 @@ def near_digits(tmp_path_factory):
     return root
 
 
-def train(corpus, tmp_path, method, epochs, run_opts=None, **over):
+def train(corpus, tmp_path, recipe, epochs, run_opts=None, **over):
     over = {"task": TASK, "data_folder": str(corpus), "results_root": str(tmp_path / "runs"),
             "number_of_epochs": epochs, "batch_size": 32, "selection_alternatives": [], **over}
-    return run_recipe("recipes/digits/hparams/%s.yaml" % method, over, {"noprogressbar": True, **(run_opts or {})})
+    return run_recipe("recipes/digits/hparams/%s.yaml" % recipe, over, {"noprogressbar": True, **(run_opts or {})})
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +135,17 @@ def test_isra_killed_mid_epoch_resumes_to_the_same_result(near_digits, source_mo
     resumed = train(near_digits, tmp_path / "killed", "isra", 2, opts)
     assert resumed["records"]["closed_prediction"] == straight["records"]["closed_prediction"]
     assert resumed["accuracy"] == straight["accuracy"]
+
+
+def test_ba3us_and_isra_on_it_train_through_the_runner(near_digits, source_model, tmp_path):
+    summary = train(near_digits, tmp_path, "ba3us", 3, warm_start_folder=source_model)
+    assert summary["method"] == "ba3us" and summary["accuracy"] > 0.7  # 0-4 only; a guess scores 0.1
+    assert all(len(log_values(tmp_path, "ba3us", "train %s" % k)) == 3 for k in ("complement", "entropy"))
+    assert max(log_values(tmp_path, "ba3us", "train complement")) < 0  # minus a complement entropy
+    # ISRA on BA3US: isra.yaml with the other backbone, as amls-bench's ba3us_isra runs it
+    summary = train(near_digits, tmp_path, "isra", 2, warm_start_folder=source_model,
+                    backbone="ba3us", method="ba3us_isra")
+    terms = [k for k in ("align", "c2v", "complement", "entropy", "receptors")
+             if len(log_values(tmp_path, "ba3us_isra", "train %s" % k)) == 2]
+    assert terms == ["align", "c2v", "complement", "entropy", "receptors"]
+    assert summary["accuracy"] > 0.7

@@ -1,5 +1,6 @@
-"""ISRA: implicit semantic response alignment (the ISRA paper) as a plug-in on PADA."""
+"""ISRA: implicit semantic response alignment (the ISRA paper) as a plug-in on a partial-DA backbone."""
 
+from amls_speech.brains.ba3us import BA3US
 from amls_speech.brains.pada import PADA
 from amls_speech.semantic_alignment import (
     attention_masks,
@@ -10,12 +11,14 @@ from amls_speech.semantic_alignment import (
 )
 
 
-class ISRA(PADA):
-    r"""PADA plus ISRA's semantic topic alignment (Eq. 4): min L_B + alpha L_c2v + beta L_a, min L_reg.
+class SemanticResponseAlignment:
+    r"""ISRA's semantic topic alignment (Eq. 4), mixed into a backbone: min L_B + alpha L_c2v + beta L_a,
+    min L_reg.
 
     X is the bottleneck: the features z = F(x) where the domain
-    discriminator attaches. Per training batch, beside PADA's ``cls`` and
-    ``domain`` (L_B):
+    discriminator attaches. Per training batch, beside the backbone's terms
+    (L_B: PADA's ``cls`` and ``domain``; BA3US's also ``complement`` and
+    ``entropy``):
 
     - ``c2v``: alpha x L_c2v (Eq. 1), the class2vec autoencoder (module
       ``class2vec``) reconstructing X; reaches the backbone.
@@ -34,17 +37,8 @@ class ISRA(PADA):
     The paper's readings are the defaults (hparams ``attention_gradient:
     output``, ``attention_normalization: topic``, ``alignment_reduction:
     sum``); the public code's are options (``loss``, ``batch``, ``mean``).
-
-    Example
-    -------
-    >>> import speechbrain as sb
-    >>> from amls_speech.brains.testing import tiny_brain
-    >>> brain, batch = tiny_brain(ISRA)
-    >>> terms = brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch)
-    >>> sorted(terms)
-    ['align', 'c2v', 'cls', 'domain', 'receptors']
-    >>> sorted(brain.optimizers_dict)
-    ['optimizer', 'receptor_optimizer']
+    On BA3US the target half of the masks and of L_c2v holds BAA's augmented
+    source rows too, as in the ISRA code.
     """
 
     def init_optimizers(self):
@@ -68,3 +62,50 @@ class ISRA(PADA):
             receptors=receptor_loss(self.modules.receptors, x, codes, hp.receptor_l1),
         )
         return terms
+
+
+class ISRA(SemanticResponseAlignment, PADA):
+    """ISRA on PADA (method ``isra``; hparams ``backbone: pada``).
+
+    Example
+    -------
+    >>> import speechbrain as sb
+    >>> from amls_speech.brains.testing import tiny_brain
+    >>> brain, batch = tiny_brain(ISRA)
+    >>> terms = brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch)
+    >>> sorted(terms)
+    ['align', 'c2v', 'cls', 'domain', 'receptors']
+    >>> sorted(brain.optimizers_dict)
+    ['optimizer', 'receptor_optimizer']
+    """
+
+
+class BA3USISRA(SemanticResponseAlignment, BA3US):
+    """ISRA on BA3US, the ISRA paper's backbone (method ``ba3us_isra``; hparams ``backbone: ba3us``).
+
+    Example
+    -------
+    >>> import speechbrain as sb
+    >>> from amls_speech.brains.testing import tiny_brain
+    >>> brain, batch = tiny_brain(BA3USISRA, ba3us_mu=2, complement_weight=1.0, target_entropy_weight=0.1)
+    >>> _ = brain.compute_forward(batch, sb.Stage.TRAIN)  # holds this batch's source half
+    >>> terms = brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch)
+    >>> sorted(terms)
+    ['align', 'c2v', 'cls', 'complement', 'domain', 'entropy', 'receptors']
+    """
+
+
+BACKBONES = {"pada": ISRA, "ba3us": BA3USISRA}
+
+
+def isra_brain(backbone):
+    """The ISRA brain class on ``backbone`` (``pada`` or ``ba3us``), for the hparams' ``brain_class``.
+
+    Example
+    -------
+    >>> isra_brain("ba3us").__name__
+    'BA3USISRA'
+    """
+    if backbone not in BACKBONES:
+        raise ValueError("ISRA's backbone must be one of %s, got %r" % (sorted(BACKBONES), backbone))
+    return BACKBONES[backbone]

@@ -12,7 +12,7 @@ and its ``loss.py``: ``DANN`` and ``marginloss``) and say where they depart.
 - **Adaptive uncertainty suppression (AUS):** the complement entropy of each
   source prediction is maximised (:func:`complement_entropy_loss`: the
   wrong classes get flat, low scores) and the target prediction entropy is
-  minimised (:func:`prediction_entropy`).
+  minimised (:func:`amls_speech.losses.prediction_entropy`).
 - The domain loss weighs each sample by 1 + exp(-H) of its prediction (as
   CDAN+E) times its class weight (:func:`balanced_domain_weights`).
 """
@@ -20,6 +20,8 @@ and its ``loss.py``: ``DANN`` and ``marginloss``) and say where they depart.
 import math
 
 import torch
+
+from amls_speech.losses import prediction_entropy
 
 
 def augmentation_size(batch_size, mu, epoch, epochs):
@@ -42,17 +44,6 @@ def augmentation_size(batch_size, mu, epoch, epochs):
     if mu < 0:
         return int(batch_size // abs(mu))
     return int(max(0.0, (batch_size // mu) * (1.0 - epoch / epochs)))
-
-
-def prediction_entropy(probs, eps=1e-7):
-    r"""Entropy of each row of ``probs``, :math:`H(p) = -\sum_c p_c \log p_c` (natural log).
-
-    Example
-    -------
-    >>> [round(v, 4) for v in prediction_entropy(torch.tensor([[0.5, 0.5], [1.0, 0.0]])).tolist()]
-    [0.6931, -0.0]
-    """
-    return -(probs * torch.log(probs + eps)).sum(-1)
 
 
 def entropy_weights(probs):

@@ -1,10 +1,24 @@
-"""Loss terms shared by the adversarial methods, with optional per-sample weights and Go-labels."""
+"""Loss terms shared by the adversarial methods, with optional per-sample weights and Go-labels; prediction entropy."""
 
 import torch
 import torch.nn.functional as F
 
 
 GO_LABEL_RULES = ("none", "rounded", "soft", "zero_out")
+
+
+def prediction_entropy(probs, eps=1e-7):
+    r"""Entropy of each row of ``probs``, :math:`H(p) = -\sum_c p_c \log (p_c + \epsilon)` (natural log).
+
+    BA3US minimises it on the target; UAN's weights use it over its maximum
+    (:func:`amls_speech.uan_weights.normalized_entropy`).
+
+    Example
+    -------
+    >>> [round(v, 4) for v in prediction_entropy(torch.tensor([[0.5, 0.5], [1.0, 0.0]])).tolist()]
+    [0.6931, -0.0]
+    """
+    return (-probs * torch.log(probs + eps)).sum(-1)
 
 
 def go_labels(d_logits, domain, rule="rounded"):

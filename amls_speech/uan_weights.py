@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from amls_speech.losses import prediction_entropy
+
 
 def normalized_entropy(probs, eps=1e-10):
     """H(p) / log(K) per row, in [0, 1].
@@ -25,7 +27,7 @@ def normalized_entropy(probs, eps=1e-10):
     >>> normalized_entropy(torch.tensor([[0.5, 0.5], [1.0, 0.0]]))
     tensor([1., 0.])
     """
-    h = (-probs * torch.log(probs + eps)).sum(dim=-1).clamp(min=0.0)
+    h = prediction_entropy(probs, eps).clamp(min=0.0)
     return h / math.log(probs.shape[-1])
 
 

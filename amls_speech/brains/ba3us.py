@@ -1,14 +1,12 @@
 """BA3US: balanced adversarial alignment and adaptive uncertainty suppression (Liang et al., ECCV 2020)."""
 
-import speechbrain as sb
-import torch
 import torch.nn.functional as F
 
 from amls_speech.ba3us_losses import (augmentation_size, balanced_domain_weights, complement_entropy_loss,
-                                      entropy_weights, prediction_entropy)
+                                      entropy_weights)
 from amls_speech.brains.pada import PADA
 from amls_speech.data import labels
-from amls_speech.losses import domain_adversarial_loss
+from amls_speech.losses import domain_adversarial_loss, prediction_entropy
 from amls_speech.nnet.grl import grad_reverse
 
 
@@ -46,6 +44,7 @@ class BA3US(PADA):
 
     Example
     -------
+    >>> import speechbrain as sb
     >>> from amls_speech.brains.testing import tiny_brain
     >>> brain, batch = tiny_brain(BA3US, ba3us_mu=2, complement_weight=1.0, target_entropy_weight=0.1)
     >>> out = brain.compute_forward(batch, sb.Stage.TRAIN)  # nothing held yet: no augmentation
@@ -65,21 +64,16 @@ class BA3US(PADA):
         return augmentation_size(n_source, self.hparams.ba3us_mu, max(self.epoch - 1, 0),
                                  self.hparams.epoch_counter.limit)
 
-    def compute_forward(self, batch, stage):
-        if stage != sb.Stage.TRAIN:
-            return super().compute_forward(batch, stage)
-        batch = batch.to(self.device)
-        (xs, ls), (xt, lt) = batch.source.feats, batch.target.feats
+    def training_rows(self, batch):
+        rows, extra = super().training_rows(batch)
+        xs, ls = rows[0]
         n, held = xs.shape[0], self._held_source
         k = 0 if held is None else min(self.augmentation(n), held[0].shape[0])
-        parts, lens = [xs, xt], [ls, lt]
         if k:
-            parts.append(held[0][:k].to(self.device))
-            lens.append(held[1][:k].to(self.device))
+            rows.append((held[0][:k].to(self.device), held[1][:k].to(self.device)))
         self._held_source = (xs.detach(), ls.detach(), labels(batch.source).detach())
-        z = self.embed(torch.cat(parts), torch.cat(lens))
-        return {"z": z, "logits": self.modules.classifier(z), "n_source": n, "n_augment": k,
-                "augment_labels": held[2][:k].to(self.device) if k else labels(batch.source)[:0]}
+        extra.update(n_augment=k, augment_labels=held[2][:k].to(self.device) if k else labels(batch.source)[:0])
+        return rows, extra
 
     def train_losses(self, out, batch):
         n, k, hp = out["n_source"], out["n_augment"], self.hparams

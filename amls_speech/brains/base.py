@@ -225,11 +225,34 @@ class AdaptationBrain(sb.Brain):
             feats, lens = batch.feats
             z = self.embed(feats, lens, "target" if stage == sb.Stage.TEST else "source")
             return {"z": z, "logits": self.modules.classifier(z)}
-        (xs, ls), (xt, lt) = batch.source.feats, batch.target.feats
+        rows, extra = self.training_rows(batch)
+        z = self.embed(torch.cat([x for x, _ in rows]), torch.cat([lens for _, lens in rows]))
+        return {"z": z, "logits": self.modules.classifier(z), "n_source": batch.source.feats.data.shape[0],
+                **extra}
+
+    def training_rows(self, batch):
+        """The ``(feats, lens)`` blocks a training batch feeds forward, in order, and extra outputs.
+
+        The source half, then the target half where the method uses it; a
+        subclass may append rows (BA3US's augmented target half) and name
+        them in the dict, which joins ``compute_forward``'s output.
+
+        Example
+        -------
+        >>> from amls_speech.brains import DANN, SourceOnly
+        >>> from amls_speech.brains.testing import tiny_brain
+        >>> brain, batch = tiny_brain(DANN)
+        >>> rows, extra = brain.training_rows(batch)
+        >>> [x.shape[0] for x, _ in rows], extra
+        ([4, 4], {})
+        >>> brain, batch = tiny_brain(SourceOnly)  # the target half is not fed forward
+        >>> [x.shape[0] for x, _ in brain.training_rows(batch)[0]]
+        [4]
+        """
+        rows = [tuple(batch.source.feats)]
         if self.trains_on_target:
-            xs, ls = torch.cat([xs, xt]), torch.cat([ls, lt])
-        z = self.embed(xs, ls)
-        return {"z": z, "logits": self.modules.classifier(z), "n_source": batch.source.feats.data.shape[0]}
+            rows.append(tuple(batch.target.feats))
+        return rows, {}
 
     def train_losses(self, out, batch):
         """Named loss terms of one training batch; their sum is minimised."""

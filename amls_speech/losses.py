@@ -1,5 +1,6 @@
 """Loss terms shared by the adversarial methods, with optional per-sample weights and Go-labels; prediction entropy."""
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -11,14 +12,19 @@ def prediction_entropy(probs, eps=1e-7):
     r"""Entropy of each row of ``probs``, :math:`H(p) = -\sum_c p_c \log (p_c + \epsilon)` (natural log).
 
     BA3US minimises it on the target; UAN's weights use it over its maximum
-    (:func:`amls_speech.uan_weights.normalized_entropy`).
+    (:func:`amls_speech.uan_weights.normalized_entropy`); the label-free
+    checkpoint scores of :mod:`amls_speech.selection` read it from numpy
+    arrays, which it takes too.
 
     Example
     -------
     >>> [round(v, 4) for v in prediction_entropy(torch.tensor([[0.5, 0.5], [1.0, 0.0]])).tolist()]
     [0.6931, -0.0]
+    >>> round(float(prediction_entropy(np.array([0.25, 0.25, 0.5]))), 4)
+    1.0397
     """
-    return (-probs * torch.log(probs + eps)).sum(-1)
+    log = torch.log if torch.is_tensor(probs) else np.log
+    return (-probs * log(probs + eps)).sum(-1)
 
 
 def go_labels(d_logits, domain, rule="rounded"):

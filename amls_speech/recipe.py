@@ -244,9 +244,16 @@ def save_hparams(hparams_file, overrides, folder):
     write_text_atomic(os.path.join(folder, "hyperparams.yaml"), header + resolved)
 
 
-def run_recipe(hparams_file, overrides=None, run_opts=None):
-    """Loads ``hparams_file`` with ``overrides``, keeps the resolved hparams in the run's folder, runs it."""
+def run_recipe(hparams_file, overrides=None, run_opts=None, log_to_folder=False):
+    """Loads ``hparams_file`` with ``overrides``, keeps the resolved hparams in the run's folder, runs it.
+
+    ``log_to_folder``: SpeechBrain's experiment directory and logging set-up
+    first (the command line's way); its copy of the hparams file is not
+    asked for, since it would lack what the file extends.
+    """
     hparams = load_hparams(hparams_file, overrides)
+    if log_to_folder:
+        sb.create_experiment_directory(experiment_directory=hparams["output_folder"])
     if sb.utils.distributed.if_main_process():
         save_hparams(hparams_file, overrides, hparams["output_folder"])
     return run(hparams, run_opts)
@@ -256,13 +263,7 @@ def main(argv):
     """Entry point of ``recipes/<task>/train.py``: ``train.py hparams/<method>.yaml [--key value ...]``."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     sb.utils.distributed.ddp_init_group(run_opts)
-    hparams = load_hparams(hparams_file, overrides)
-    # the run's hyperparams.yaml is written by save_hparams: SpeechBrain's copy
-    # of the file would lack what the file extends
-    sb.create_experiment_directory(experiment_directory=hparams["output_folder"])
-    if sb.utils.distributed.if_main_process():
-        save_hparams(hparams_file, overrides, hparams["output_folder"])
-    summary = run(hparams, run_opts)
+    summary = run_recipe(hparams_file, overrides, run_opts, log_to_folder=True)
     keys = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
     if sb.utils.distributed.if_main_process():  # every process tests the same model: print once
         print(json.dumps({k: summary[k] for k in keys}, indent=2))

@@ -10,6 +10,8 @@ makes are most separated (maximum between-class variance).
 import numpy as np
 import torch
 
+from amls_speech.losses import prediction_entropy
+
 
 def information_maximization(probs, eps=1e-12):
     r"""Label-free model score: diverse yet confident predictions on the target.
@@ -45,11 +47,7 @@ def information_maximization(probs, eps=1e-12):
         raise ValueError("information_maximization needs an (N, C) array with N > 0, got shape %s"
                          % (probs.shape,))
 
-    return float(_entropy(probs.mean(axis=0), eps) - _entropy(probs, eps).mean())
-
-
-def _entropy(p, eps=1e-12):
-    return -np.sum(p * np.log(p + eps), axis=-1)
+    return float(prediction_entropy(probs.mean(axis=0), eps) - prediction_entropy(probs, eps).mean())
 
 
 def target_certainty(probs, eps=1e-12):
@@ -71,7 +69,7 @@ def target_certainty(probs, eps=1e-12):
     probs = np.asarray(probs, dtype=float)
     if probs.ndim != 2 or probs.shape[0] == 0:
         raise ValueError("target_certainty needs an (N, C) array with N > 0, got shape %s" % (probs.shape,))
-    return float(-_entropy(probs, eps).mean())
+    return float(-prediction_entropy(probs, eps).mean())
 
 
 def domain_confusion(d_source, d_target):

@@ -22,11 +22,12 @@ machine's, under whatever else it was running (``load_average`` is recorded).
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
 import torch
+
+from amls_speech.cpu import cpu_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -90,7 +91,7 @@ def main(argv=None):
         "prep_import_floor_mb": prep["floor_mb"],
         "conditions": {"started": started, "quick": args.quick, "cpu_count": os.cpu_count(),
                        "torch_threads_training": os.cpu_count(), "load_average_at_start": load,
-                       "machine": platform.processor() or platform.machine(), "torch": torch.__version__},
+                       "cpu": cpu_model(), "torch": torch.__version__},
     }
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:

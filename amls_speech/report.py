@@ -552,10 +552,13 @@ def clustering_table(records):
     show_n = len({len(seeds) for seeds in by.values()}) > 1
     order = {n: i for i, n in enumerate(CLUSTERING_NAMES[m] for m in CLUSTERING_ORDER)}
     rows = sorted({v for v, _ in by}, key=lambda v: (order.get(v.split(" [")[0], len(order)), v))
+    shortened = any("number_of_epochs" in (r.get("settings") or {}) for r in het)
     lines = ["", "Heterogeneous tasks (disjoint label sets; the CKM paper's Table 1 layout): target test "
              "accuracy (%%) after the best one-to-one matching of clusters to target labels (Hungarian), "
-             "mean ± std over seeds %s. Data: %s." % (sorted({r["seed"] for r in het}),
-                                                      ", ".join(sorted({r.get("data", "unknown") for r in het}))),
+             "mean ± std over seeds %s. Data: %s.%s" % (
+                 sorted({r["seed"] for r in het}), ", ".join(sorted({r.get("data", "unknown") for r in het})),
+                 " A row whose number_of_epochs equals the recipe's pretrain_epochs runs no clustering epoch: "
+                 "the pre-trained autoencoder and k-means." if shortened else ""),
              "", "| method | selection | " + " | ".join(tasks) + " |",
              "| --- | --- | " + " | ".join("---" for _ in tasks) + " |"]
     for v in rows:

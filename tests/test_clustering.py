@@ -36,6 +36,19 @@ def test_assignment_rejects_a_zero_temperature():
         C.concrete_assignment(torch.zeros(1, 1), torch.zeros(2, 1), temperature=0)
 
 
+def test_assignment_scale_decides_which_centroid_a_noisy_sample_picks():
+    # z = (2, 0), centroids (0, 0) and (3, 0): squared distances 4 and 1; the
+    # noise (4, 0) favours the far one at beta = 1 (-4 + 4 > -1), not at
+    # beta = 3 (-12 + 4 < -3); the loss is the squared distance to the pick
+    z, mu, noise = torch.tensor([[2.0, 0.0]]), torch.tensor([[0.0, 0.0], [3.0, 0.0]]), torch.tensor([[4.0, 0.0]])
+    assert C.concrete_kmeans_loss(z, mu, noise=noise).item() == pytest.approx(4.0)
+    assert C.concrete_kmeans_loss(z, mu, noise=noise, scale=3.0).item() == pytest.approx(1.0)
+    # the temperature never changes the pick
+    assert C.concrete_kmeans_loss(z, mu, temperature=0.01, noise=noise).item() == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="scale"):
+        C.concrete_assignment(z, mu, scale=0.0)
+
+
 def test_kmeans_plus_plus_never_picks_a_point_twice_when_others_are_far():
     # after a first pick at 0 the D^2 weights are (0, 0, 0, 9): the second pick is 3;
     # after a first pick at 3 they are (9, 9, 9, 0): a 0. Either way one of each.
@@ -99,3 +112,20 @@ def test_rbf_classifier_and_class_means():
     assert float(probs[0, 1]) == pytest.approx(math.exp(-9) / (1 + math.exp(-9)))
     with pytest.raises(ValueError, match=r"class\(es\) \[2\]"):
         C.class_means(torch.zeros(2, 1), torch.tensor([0, 1]), 3)
+
+
+def test_the_brain_hands_assignment_scale_to_the_ckm_loss(monkeypatch):
+    import speechbrain as sb
+
+    from amls_speech.brains import clustering as brains
+    from amls_speech.brains.testing import tiny_brain
+
+    seen = []
+    real = brains.concrete_kmeans_loss
+    monkeypatch.setattr(brains, "concrete_kmeans_loss",
+                        lambda *a, **kw: seen.append(kw["scale"]) or real(*a, **kw))
+    brain, batch = tiny_brain(brains.DeepClustering, pretrain_epochs=1, assignment_scale=7.0)
+    brain.hparams.epoch_counter.current = 2
+    brain.modules.centroids.set(torch.randn(3, brain.modules.extractor.out_features))
+    terms = brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch)
+    assert seen == [7.0] and terms["cluster"].item() > 0

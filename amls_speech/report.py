@@ -530,6 +530,10 @@ def tables(records):
             + calibration_table(records) + diagnostics_table(records))
 
 
+# a clustering run with --set number_of_epochs=<pretrain_epochs> trains the autoencoder only
+NO_CLUSTERING_EPOCH = "A row whose number_of_epochs equals the recipe's pretrain_epochs runs no clustering epoch: "
+
+
 def clustering_table(records):
     """The CKM paper's Table 1 layout for heterogeneous tasks: clustering accuracy after Hungarian matching.
 
@@ -557,8 +561,7 @@ def clustering_table(records):
              "accuracy (%%) after the best one-to-one matching of clusters to target labels (Hungarian), "
              "mean ± std over seeds %s. Data: %s.%s" % (
                  sorted({r["seed"] for r in het}), ", ".join(sorted({r.get("data", "unknown") for r in het})),
-                 " A row whose number_of_epochs equals the recipe's pretrain_epochs runs no clustering epoch: "
-                 "the pre-trained autoencoder and k-means." if shortened else ""),
+                 " %sthe pre-trained autoencoder and k-means." % NO_CLUSTERING_EPOCH if shortened else ""),
              "", "| method | selection | " + " | ".join(tasks) + " |",
              "| --- | --- | " + " | ".join("---" for _ in tasks) + " |"]
     for v in rows:
@@ -603,9 +606,8 @@ def shots_table(records):
         by[(r["task"], name)][shots_of(r)].append(r["accuracy"])
     lines = ["", "Semi-supervised heterogeneous tasks (the CKM paper's Table 2 layout): target test accuracy (%%) "
              "with k labelled target images per class (drawn from the adaptation set; centroid j is class "
-             "j, no matching), mean ± std over seeds %s. A row whose number_of_epochs equals the recipe's "
-             "pretrain_epochs runs no clustering epoch: the nearest class mean on the pre-trained encoder:"
-             % sorted({r["seed"] for r in semi}), "",
+             "j, no matching), mean ± std over seeds %s. %sthe nearest class mean on the pre-trained encoder:"
+             % (sorted({r["seed"] for r in semi}), NO_CLUSTERING_EPOCH), "",
              "| task | method | " + " | ".join("k = %d" % k for k in shots) + " |",
              "| --- | --- | " + " | ".join("---" for _ in shots) + " |"]
     for (task, name) in sorted(by, key=lambda key: (TASK_ORDER.index(key[0]), key[1])):

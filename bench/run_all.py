@@ -27,12 +27,12 @@ import time
 
 import torch
 
-from amls_speech.cpu import cpu_model
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
+from amls_speech.atomic import write_json_atomic  # noqa: E402
+from amls_speech.cpu import cpu_model  # noqa: E402
 import bench_features  # noqa: E402
 import bench_prep  # noqa: E402
 import bench_training  # noqa: E402
@@ -93,10 +93,7 @@ def main(argv=None):
                        "torch_threads_training": os.cpu_count(), "load_average_at_start": load,
                        "cpu": cpu_model(), "torch": torch.__version__},
     }
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(results, f, indent=2)
-    os.replace(tmp, args.out)  # a reader never sees half a file
+    write_json_atomic(args.out, results)  # a reader never sees half a file
     print("\n" + json.dumps({k: v for k, v in results.items() if not isinstance(v, (dict, list))}, indent=2))
     print("written to %s" % args.out)
     return results

@@ -111,3 +111,13 @@ def test_the_run_folder_keeps_the_merged_file(files, tmp_path):
 def test_a_file_without_extends_reads_as_itself(files):
     folder, _ = files
     assert load_hyperpyyaml(read_hparams(folder / "base.yaml"))["output_folder"] == "results/base/seed3"
+
+
+@pytest.mark.parametrize("recipe", ["gender", "microphone", "emotion", "digits"])
+def test_adda_s_target_encoder_is_a_separate_copy_of_the_recipe_s_encoder(recipe):
+    hparams = load_hparams("recipes/%s/hparams/adda.yaml" % recipe)
+    f, f_t = hparams["extractor"], hparams["target_extractor"]
+    assert f_t is not f and hparams["modules"]["target_extractor"] is f_t
+    shapes = {k: v.shape for k, v in f.state_dict().items()}
+    assert shapes and {k: v.shape for k, v in f_t.state_dict().items()} == shapes
+    assert not {id(p) for p in f.parameters()} & {id(p) for p in f_t.parameters()}

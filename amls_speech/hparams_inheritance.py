@@ -9,7 +9,13 @@ the way command-line overrides are applied to a file:
   method add its discriminator to the source-only recipe's);
 - anything else replaces the base's value, and so does a mapping with another
   tag (``!new:`` of another class is not mixed with the base's arguments);
-- keys new to the base go after the base's keys, in the file's order.
+- keys new to the base go after the base's keys, in the file's order;
+- a key set to ``!drop`` is removed from the base (a base's key that the
+  child's method never reads, such as source-only training's plateau
+  stopping in an adaptive method's file), so the merged file holds only
+  what the run uses. A ``!drop`` with nothing to remove is kept while the
+  files merge (a shared method file drops a key of the recipe file it is
+  listed beside) and left out of the final document.
 
 The result is one hyperpyyaml document, read before any reference is
 resolved: ``!ref`` in either file sees the merged keys (the base's
@@ -28,6 +34,7 @@ import os
 import ruamel.yaml
 
 EXTENDS_KEY = "extends"
+DROP_TAG = "!drop"
 
 
 def merge_into(base, child):
@@ -41,14 +48,39 @@ def merge_into(base, child):
     >>> out = merge_into(base, child)
     >>> out["lr"], dict(out["modules"]), out["net"].tag.value, dict(out["net"]), list(out)
     (0.1, {'f': 1, 'g': 2, 'd': 3}, '!new:B', {'depth': 2}, ['lr', 'modules', 'net', 'new'])
+    >>> list(merge_into(out, yaml.load("lr: !drop\\nmodules:\\n    f: !drop\\n")))
+    ['modules', 'net', 'new']
+    >>> dict(out["modules"])
+    {'g': 2, 'd': 3}
     """
     for key, value in child.items():
+        if _tag(value) == DROP_TAG and key in base:
+            del base[key]
+            continue
         old = base.get(key)
         if isinstance(old, dict) and isinstance(value, dict) and _tag(old) == _tag(value):
             merge_into(old, value)
         else:
             base[key] = value
     return base
+
+
+def without_drops(tree):
+    """``tree`` without the ``!drop`` keys that found nothing to remove (in place; returned).
+
+    Example
+    -------
+    >>> tree = ruamel.yaml.YAML().load("a: 1\\nb: !drop\\nm:\\n    c: !drop\\n    d: 2\\n")
+    >>> tree = without_drops(tree)
+    >>> list(tree), dict(tree["m"])
+    (['a', 'm'], {'d': 2})
+    """
+    if isinstance(tree, dict):
+        for key in [k for k, v in tree.items() if _tag(v) == DROP_TAG]:
+            del tree[key]
+        for value in tree.values():
+            without_drops(value)
+    return tree
 
 
 def _tag(node):
@@ -113,7 +145,7 @@ def read_hparams(path):
     >>> load_hyperpyyaml(read_hparams(os.path.join(folder, "child.yaml")), {"lr": 1})
     {'lr': 1, 'rate': 2}
     """
-    tree = merged_tree(path)
+    tree = without_drops(merged_tree(path))
     stream = io.StringIO()
     ruamel.yaml.YAML().dump(tree, stream)
     stream.seek(0)

@@ -121,3 +121,22 @@ def test_adda_s_target_encoder_is_a_separate_copy_of_the_recipe_s_encoder(recipe
     shapes = {k: v.shape for k, v in f.state_dict().items()}
     assert shapes and {k: v.shape for k, v in f_t.state_dict().items()} == shapes
     assert not {id(p) for p in f.parameters()} & {id(p) for p in f_t.parameters()}
+
+
+def test_a_dropped_key_leaves_the_merged_file_and_a_reference_to_it_is_named(files, tmp_path):
+    folder, child = files
+    dropper = write(folder, "dropper.yaml", "extends: child.yaml\nlr: !drop\nmodules:\n    net: !drop\n")
+    tree = load_hyperpyyaml(read_hparams(dropper))
+    assert "lr" not in tree and list(tree["modules"]) == ["head"] and tree["method"] == "child"
+    alone = write(folder, "alone.yaml", "a: 1\nb: !drop\n")
+    assert load_hyperpyyaml(read_hparams(alone)) == {"a": 1}
+    dangling = write(folder, "dangling.yaml", "extends: base.yaml\nseed: !drop\n")
+    with pytest.raises(ValueError, match="seed"):
+        load_hyperpyyaml(read_hparams(dangling))
+
+
+@pytest.mark.parametrize("recipe", ["gender", "microphone", "emotion"])
+def test_adaptive_speech_files_drop_source_only_plateau_stopping(recipe):
+    tree = load_hparams("recipes/%s/hparams/dann.yaml" % recipe)
+    assert "patience" not in tree and "min_gain" not in tree
+    assert load_hparams("recipes/%s/hparams/source_only.yaml" % recipe)["patience"] == 3

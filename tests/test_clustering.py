@@ -114,7 +114,8 @@ def test_rbf_classifier_and_class_means():
         C.class_means(torch.zeros(2, 1), torch.tensor([0, 1]), 3)
 
 
-def test_the_brain_hands_assignment_scale_to_the_ckm_loss(monkeypatch):
+@pytest.mark.parametrize("straight_through", [True, False])
+def test_the_brain_hands_assignment_scale_and_the_estimator_to_the_ckm_loss(monkeypatch, straight_through):
     import speechbrain as sb
 
     from amls_speech.brains import clustering as brains
@@ -123,9 +124,10 @@ def test_the_brain_hands_assignment_scale_to_the_ckm_loss(monkeypatch):
     seen = []
     real = brains.concrete_kmeans_loss
     monkeypatch.setattr(brains, "concrete_kmeans_loss",
-                        lambda *a, **kw: seen.append(kw["scale"]) or real(*a, **kw))
-    brain, batch = tiny_brain(brains.DeepClustering, pretrain_epochs=1, assignment_scale=7.0)
+                        lambda *a, **kw: seen.append((kw["scale"], kw["hard"])) or real(*a, **kw))
+    brain, batch = tiny_brain(brains.DeepClustering, pretrain_epochs=1, assignment_scale=7.0,
+                              straight_through=straight_through)
     brain.hparams.epoch_counter.current = 2
     brain.modules.centroids.set(torch.randn(3, brain.modules.extractor.out_features))
     terms = brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch)
-    assert seen == [7.0] and terms["cluster"].item() > 0
+    assert seen == [(7.0, straight_through)] and terms["cluster"].item() > 0

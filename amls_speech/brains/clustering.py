@@ -215,7 +215,8 @@ class DeepClustering(AdaptationBrain):
         kind = self.hparams.clustering
         if kind == "ckm":
             opts = dict(temperature=self.temperature(), reduction="mean",
-                        scale=getattr(self.hparams, "assignment_scale", 1.0))
+                        scale=getattr(self.hparams, "assignment_scale", 1.0),
+                        hard=getattr(self.hparams, "straight_through", True))
             if getattr(self.hparams, "ckm_encoder_on", "target") == "source":  # Algorithm 1's reading
                 return (concrete_kmeans_loss(zs, m.weight.detach(), **opts)
                         + concrete_kmeans_loss(zt.detach(), m.weight, **opts))

@@ -3,10 +3,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
 # The CPU build of torch lies on this machine's disk; TORCH=torch==2.14.1 takes
 # the CUDA build (5.5 GB with its libraries) for a GPU machine.
 TORCH ?= torch==2.13.0
+# One stamp per torch requirement: another TORCH re-runs the install in the same venv.
+STAMP := $(VENV)/.installed-$(subst =,,$(subst <,,$(subst >,,$(TORCH))))
 
 .PHONY: install demo test bench clean
 

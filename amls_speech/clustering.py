@@ -170,6 +170,31 @@ def hungarian_accuracy(clusters, labels):
     return float(table[rows, cols].sum() / clusters.size), dict(sorted(mapping.items()))
 
 
+def cluster_balance(clusters, n_clusters):
+    """How evenly samples spread over the clusters: entropy of the cluster shares over log k.
+
+    1 when every cluster holds the same share, 0 when one holds all. Reads no
+    label, so it can choose a knob on the unlabelled adaptation set (a
+    clustering that collapses into few clusters cannot match k balanced
+    classes).
+
+    Example
+    -------
+    >>> cluster_balance([0, 1, 2, 3], 4)
+    1.0
+    >>> cluster_balance([2, 2, 2, 2], 4)
+    0.0
+    >>> round(cluster_balance([0, 0, 0, 1], 2), 4)  # -(0.75 ln 0.75 + 0.25 ln 0.25) / ln 2
+    0.8113
+    """
+    counts = np.bincount(np.asarray(clusters, dtype=np.int64), minlength=n_clusters)
+    if n_clusters < 2 or counts.sum() == 0:
+        raise ValueError("cluster_balance needs at least 2 clusters and one sample, got %d clusters and %d "
+                         "samples" % (n_clusters, counts.sum()))
+    shares = counts[counts > 0] / counts.sum()
+    return float(abs(-(shares * np.log(shares)).sum() / np.log(n_clusters)))
+
+
 def dec_soft_assignment(z, centroids, alpha=1.0):
     r"""DEC's q_ij: a Student's t kernel between embedding and centroid, normalised over clusters.
 

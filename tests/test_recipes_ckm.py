@@ -59,6 +59,8 @@ def test_ckm_pretrains_then_clusters_the_target_above_chance(corpus, tmp_path):
     assert summary["accuracy"] > 0.34, summary["accuracy"]
     assert set(summary["cluster_to_label"].values()) <= set("56789")
     assert summary["shared_classes"] == [] and summary["classes"] == list("01234")
+    # label-free: the adaptation images spread over the 5 clusters (a collapse into one or two gives <= 0.43)
+    assert summary["adaptation_cluster_balance"] > 0.6, summary["adaptation_cluster_balance"]
 
 
 @pytest.mark.parametrize("over", [{"clustering": "dec"}, {"clustering": "dcn"}, {"ce_weight": 0.0},

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from amls_speech.brains.base import AdaptationBrain, unwrap
-from amls_speech.clustering import (class_means, concrete_kmeans_loss, dcn_loss, dcn_update, dec_loss,
-                                    dec_soft_assignment, dec_target_distribution, hungarian_accuracy,
+from amls_speech.clustering import (class_means, cluster_balance, concrete_kmeans_loss, dcn_loss, dcn_update,
+                                    dec_loss, dec_soft_assignment, dec_target_distribution, hungarian_accuracy,
                                     kmeans_plus_plus, lloyd, rbf_classifier)
 from amls_speech.data import labels
 
@@ -240,6 +240,10 @@ class DeepClustering(AdaptationBrain):
             self.init_centroids()
         clusters = self.collect(test_set, loader_kwargs,
                                 lambda out: self.centroids.assign(self.cluster_space(out["z"])))
+        # label-free: how the unlabelled adaptation images spread over the clusters
+        adapt_clusters = self.collect(adapt_set, loader_kwargs,
+                                      lambda out: self.centroids.assign(self.cluster_space(out["z"])))
+        balance = cluster_balance(adapt_clusters, self.hparams.n_clusters)
         truth = [test_set.data[i]["label"] for i in test_set.data_ids]
         if self.semi_supervised:  # centroid j is class j: no matching
             classes = self.shots()[2]
@@ -254,4 +258,4 @@ class DeepClustering(AdaptationBrain):
         return dict(score=accuracy, accuracy=accuracy, h_score=nan, shared_accuracy=nan, unknown_accuracy=nan,
                     cluster_to_label={str(k): v for k, v in mapping.items()}, n_test=len(truth), threshold=None,
                     checkpoint_selection=rule, selected_epoch=self.hparams.epoch_counter.current,
-                    threshold_rule="none (clustering)")
+                    threshold_rule="none (clustering)", adaptation_cluster_balance=balance)

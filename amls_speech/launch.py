@@ -8,7 +8,10 @@ GPU). Every process joins the group (SpeechBrain's ``ddp_init_group``) and
 runs :func:`amls_speech.recipe.run_recipe`; the main process alone writes the
 run's summary to ``SUMMARY.json``, with ``world_size`` added (the number of
 processes: each trains on its own shard of the pairs with the hparams' batch
-size, so a step sees ``world_size`` x that many pairs).
+size, so a step sees ``world_size`` x that many pairs). Every process then
+waits for the others and leaves the group: a process that exits with the gloo
+group still open can abort in its teardown ("terminate called without an
+active exception", seen on CI), failing a run that had finished.
 """
 
 import json
@@ -16,6 +19,7 @@ import os
 import sys
 
 import speechbrain as sb
+import torch.distributed as dist
 
 from amls_speech.atomic import write_json_atomic
 from amls_speech.recipe import run_recipe
@@ -31,6 +35,9 @@ def main(argv=None):
     if sb.utils.distributed.if_main_process():
         summary["world_size"] = int(os.environ.get("WORLD_SIZE", 1))
         write_json_atomic(summary_path, summary)
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -9,9 +9,7 @@ runs :func:`amls_speech.recipe.run_recipe`; the main process alone writes the
 run's summary to ``SUMMARY.json``, with ``world_size`` added (the number of
 processes: each trains on its own shard of the pairs with the hparams' batch
 size, so a step sees ``world_size`` x that many pairs). Every process then
-waits for the others and leaves the group: a process that exits with the gloo
-group still open can abort in its teardown ("terminate called without an
-active exception", seen on CI), failing a run that had finished.
+leaves the group (:func:`amls_speech.recipe.leave_process_group`).
 """
 
 import json
@@ -19,10 +17,9 @@ import os
 import sys
 
 import speechbrain as sb
-import torch.distributed as dist
 
 from amls_speech.atomic import write_json_atomic
-from amls_speech.recipe import run_recipe
+from amls_speech.recipe import leave_process_group, run_recipe
 
 
 def main(argv=None):
@@ -35,9 +32,7 @@ def main(argv=None):
     if sb.utils.distributed.if_main_process():
         summary["world_size"] = int(os.environ.get("WORLD_SIZE", 1))
         write_json_atomic(summary_path, summary)
-    if dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    leave_process_group()
 
 
 if __name__ == "__main__":

@@ -259,6 +259,24 @@ def run_recipe(hparams_file, overrides=None, run_opts=None, log_to_folder=False)
     return run(hparams, run_opts)
 
 
+def leave_process_group():
+    """Wait for every process, then leave the ``torchrun`` group (no-op in a single process).
+
+    A process that exits with a gloo group still open can abort in its
+    teardown ("terminate called without an active exception"), failing a
+    run that had finished: every distributed entry point ends here.
+
+    Example
+    -------
+    >>> leave_process_group()  # not launched by torchrun: nothing to leave
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def main(argv):
     """Entry point of ``recipes/<task>/train.py``: ``train.py hparams/<method>.yaml [--key value ...]``."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
@@ -267,3 +285,4 @@ def main(argv):
     keys = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy")
     if sb.utils.distributed.if_main_process():  # every process tests the same model: print once
         print(json.dumps({k: summary[k] for k in keys}, indent=2))
+    leave_process_group()

@@ -10,6 +10,7 @@ import logging
 import os
 
 import numpy as np
+import torch
 
 import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml, resolve_references
@@ -154,8 +155,9 @@ def run(hparams, run_opts=None):
     )
     summary = brain.test(datasets["target_test"], calibration, hparams["test_dataloader_opts"])
     summary["records"] = records_to_lists(brain.test_records)
+    # threads: float sums depend on them, so one seed's run differs between thread counts
     summary.update(method=hparams["method"], task=hparams["task"], seed=hparams["seed"],
-                   classes=classes, shared_classes=shared)
+                   classes=classes, shared_classes=shared, threads=torch.get_num_threads())
     summary["diagnostics"] = diagnose(brain, summary, datasets)
     if brain.open_set:
         summary["threshold_alternatives"] = threshold_alternatives(brain, hparams, datasets)
@@ -270,11 +272,9 @@ def leave_process_group():
     -------
     >>> leave_process_group()  # not launched by torchrun: nothing to leave
     """
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 def main(argv):

@@ -55,6 +55,7 @@ def test_source_only_learns(tiny_keywords, tmp_path):
     assert summary["unknown_accuracy"] == 0.0  # a closed-set method never says unknown
     saved = json.loads((run_folder(tmp_path, "source_only") / "results.json").read_text())
     assert saved["score"] == pytest.approx(summary["score"])
+    assert saved["threads"] == torch.get_num_threads()  # float sums, so results, depend on it
 
 
 @pytest.mark.parametrize("method", ["dann", "adda", "uan", "amls"])

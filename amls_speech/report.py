@@ -463,8 +463,10 @@ def closed_set_table(records, title="Closed-set tasks (the DANN paper's Table 1 
     method closes is in brackets (against each baseline's own selection);
     where cells rest on different numbers of seeds, each says how many.
     The rules of a run's ``selection_alternatives`` get rows of their own.
-    Paired rows: a variant against its plain method on the same seeds and
-    selection (mean ± std of the per-seed difference), e.g. Go-labels on and off.
+    Paired rows: a variant against the same method under the most of its
+    settings, less at least one (the plain method for a one-setting variant),
+    on the same seeds and selection (mean ± std of the per-seed difference),
+    e.g. Go-labels on and off, or longer training at the same weight.
 
     Example
     -------
@@ -484,6 +486,8 @@ def closed_set_table(records, title="Closed-set tasks (the DANN paper's Table 1 
     >>> print("\\n".join(line for line in table if line.startswith("| DANN [") and "paired" not in line))
     | DANN [lr=1, number_of_epochs=56] | last | 70.0 ± 0.0 (50%) |
     | DANN [number_of_epochs=56] | last | 80.0 ± 0.0 (100%) |
+    >>> print("\\n".join(line for line in table if line.startswith("| DANN [lr") and "paired" in line))
+    | DANN [lr=1, number_of_epochs=56] − DANN [number_of_epochs=56], paired seeds | last | -10.0 ± 0.0 (n=1) |
     """
     closed = [r for r in records if set(r["shared_classes"]) == set(r["classes"])
               or is_partial(r["task"])]  # a partial target is closed too: nothing to reject
@@ -511,11 +515,15 @@ def closed_set_table(records, title="Closed-set tasks (the DANN paper's Table 1 
              "| --- | --- | " + " | ".join("---" for _ in tasks) + " |"]
     show_n = len({len(seeds) for seeds in by.values()}) > 1  # cells rest on different seed counts
 
-    def baseline(method, v, t):  # the method's run under the most of variant v's settings
-        runs = [(len(settings_of[b]), by[(b, own[b], t)]) for b in own
-                if b.split(" [")[0] == METHOD_NAMES[method] and settings_of[b] <= settings_of[v]
-                and (b, own[b], t) in by]
-        return max(runs, key=lambda nr: nr[0])[1] if runs else None
+    def closest(name, v, t, rule=None, strict=False):
+        """``name``'s variant run on task t under the most of variant v's settings (fewer if strict)."""
+        fits = [b for b in sorted(own) if b.split(" [")[0] == name and (b, rule or own[b], t) in by
+                and (settings_of[b] < settings_of[v] if strict else settings_of[b] <= settings_of[v])]
+        return max(fits, key=lambda b: len(settings_of[b])) if fits else None
+
+    def baseline(method, v, t):  # at that baseline's own selection rule
+        b = closest(METHOD_NAMES[method], v, t)
+        return by[(b, own[b], t)] if b else None
 
     for v, rule in rows:
         cells = []
@@ -530,9 +538,11 @@ def closed_set_table(records, title="Closed-set tasks (the DANN paper's Table 1 
             cells.append(text)
         lines.append("| %s | %s | %s |" % (v, rule, " | ".join(cells)))
     for v, rule in rows:
-        plain = v.split(" [")[0]
-        if plain == v:
+        parents = {closest(v.split(" [")[0], v, t, rule, strict=True) for t in tasks if (v, rule, t) in by}
+        parents.discard(None)
+        if not settings_of[v] or not parents:
             continue
+        plain = max(sorted(parents), key=lambda b: len(settings_of[b]))
         cells = []
         for t in tasks:
             a, b = by.get((v, rule, t), {}), by.get((plain, rule, t), {})

@@ -272,8 +272,8 @@ def leave_process_group():
     -------
     >>> leave_process_group()  # not launched by torchrun: nothing to leave
     """
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.barrier()
+    if sb.utils.distributed.is_distributed_initialized():
+        sb.utils.distributed.ddp_barrier()  # NCCL's barrier needs the device: SpeechBrain's passes it
         torch.distributed.destroy_process_group()
 
 

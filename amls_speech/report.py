@@ -538,17 +538,18 @@ def closed_set_table(records, title="Closed-set tasks (the DANN paper's Table 1 
             cells.append(text)
         lines.append("| %s | %s | %s |" % (v, rule, " | ".join(cells)))
     for v, rule in rows:
+        # a plain method has no parent: no run's settings are a strict subset of none
         parents = {closest(v.split(" [")[0], v, t, rule, strict=True) for t in tasks if (v, rule, t) in by}
         parents.discard(None)
-        if not settings_of[v] or not parents:
+        if not parents:
             continue
-        plain = max(sorted(parents), key=lambda b: len(settings_of[b]))
+        parent = max(sorted(parents), key=lambda b: len(settings_of[b]))
         cells = []
         for t in tasks:
-            a, b = by.get((v, rule, t), {}), by.get((plain, rule, t), {})
+            a, b = by.get((v, rule, t), {}), by.get((parent, rule, t), {})
             diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))]
             cells.append(cell(diffs, show_n=True) if diffs else "n/a")
-        lines.append("| %s − %s, paired seeds | %s | %s |" % (v, plain, rule, " | ".join(cells)))
+        lines.append("| %s − %s, paired seeds | %s | %s |" % (v, parent, rule, " | ".join(cells)))
     return "\n".join(lines) + "\n"
 
 

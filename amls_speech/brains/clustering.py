@@ -238,12 +238,13 @@ class DeepClustering(AdaptationBrain):
         rule = self.recover_selected(rule)
         if not bool(self.centroids.initialised):  # trained the autoencoder only: AE + k-means
             self.init_centroids()
-        clusters = self.collect(test_set, loader_kwargs,
-                                lambda out: self.centroids.assign(self.cluster_space(out["z"])))
+        def nearest_centroid(out):
+            return self.centroids.assign(self.cluster_space(out["z"]))
+
+        clusters = self.collect(test_set, loader_kwargs, nearest_centroid)
         # label-free: how the unlabelled adaptation images spread over the clusters
-        adapt_clusters = self.collect(adapt_set, loader_kwargs,
-                                      lambda out: self.centroids.assign(self.cluster_space(out["z"])))
-        balance = cluster_balance(adapt_clusters, self.hparams.n_clusters)
+        balance = cluster_balance(self.collect(adapt_set, loader_kwargs, nearest_centroid),
+                                  self.hparams.n_clusters)
         truth = [test_set.data[i]["label"] for i in test_set.data_ids]
         if self.semi_supervised:  # centroid j is class j: no matching
             classes = self.shots()[2]

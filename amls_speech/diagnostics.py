@@ -81,6 +81,20 @@ def signal_aurocs(signals, is_shared):
     return out
 
 
+def shared_mask(summary):
+    """Per test clip of a run's summary (its ``records``): does its label belong to a shared class?
+
+    Target-private clips carry the label index ``len(classes)``, "unknown".
+
+    Example
+    -------
+    >>> shared_mask({"classes": ["a", "b"], "shared_classes": ["a"], "records": {"truth": [0, 2, 1]}})
+    [True, False, False]
+    """
+    classes, shared = summary["classes"], summary["shared_classes"]
+    return [t < len(classes) and classes[t] in shared for t in summary["records"]["truth"]]
+
+
 def rejection_rates(rejected, is_shared):
     """Share of shared and of private test clips predicted "unknown".
 

@@ -25,7 +25,7 @@ from amls_speech.data import (
     check_manifest,
     make_dataset,
 )
-from amls_speech.diagnostics import pseudo_label_precision, rejection_rates, signal_aurocs
+from amls_speech.diagnostics import pseudo_label_precision, rejection_rates, shared_mask, signal_aurocs
 from amls_speech.hparams_inheritance import read_hparams
 from amls_speech.selection import choose_threshold
 
@@ -140,9 +140,9 @@ def run(hparams, run_opts=None):
     """
     brain, datasets = build(hparams, run_opts)
     classes, shared = hparams["classes"], hparams["shared_classes"]
-    calibration = datasets.get("target_calibration", datasets["target_adapt"])
+    calibration = calibration_set(hparams, datasets)
     if hparams.get("train_on", "source") == "target":  # the oracle: labelled target data
-        source, valid = datasets["target_adapt"], calibration
+        source, valid = datasets["target_adapt"], datasets.get("target_calibration", datasets["target_adapt"])
     else:
         source, valid = datasets["source_train"], datasets["source_valid"]
     train_set = PairedDataset(source, datasets["target_adapt"], seed=hparams["seed"])
@@ -158,6 +158,8 @@ def run(hparams, run_opts=None):
     # threads: float sums depend on them, so one seed's run differs between thread counts
     summary.update(method=hparams["method"], task=hparams["task"], seed=hparams["seed"],
                    classes=classes, shared_classes=shared, threads=torch.get_num_threads())
+    if brain.open_set:
+        summary["calibration_clips"] = hparams.get("calibration_clips", "held_out")
     summary["diagnostics"] = diagnose(brain, summary, datasets)
     if brain.open_set:
         summary["threshold_alternatives"] = threshold_alternatives(brain, hparams, datasets)
@@ -170,18 +172,57 @@ def run(hparams, run_opts=None):
     return summary
 
 
+CALIBRATION_CLIPS = ("held_out", "training")
+
+
+def calibration_set(hparams, datasets):
+    """The unlabelled clips the rejection threshold is calibrated on (``calibration_clips``).
+
+    ``held_out`` (the default): the adaptation speakers held out of training
+    (``target_calibration``, when ``calibration_fraction`` > 0; otherwise the
+    whole adaptation set); ``training``: the adaptation clips the networks
+    trained on. Neither reads a label.
+
+    Example
+    -------
+    >>> sets = {"target_adapt": "trained on", "target_calibration": "held out"}
+    >>> calibration_set({}, sets), calibration_set({"calibration_clips": "training"}, sets)
+    ('held out', 'trained on')
+    >>> calibration_set({}, {"target_adapt": "trained on"})  # calibration_fraction: 0
+    'trained on'
+    >>> calibration_set({"calibration_clips": "test"}, sets)
+    Traceback (most recent call last):
+    ...
+    ValueError: calibration_clips must be one of ('held_out', 'training'), got 'test'
+    """
+    clips = hparams.get("calibration_clips", "held_out")
+    if clips not in CALIBRATION_CLIPS:
+        raise ValueError("calibration_clips must be one of %s, got %r" % (CALIBRATION_CLIPS, clips))
+    if clips == "training":
+        return datasets["target_adapt"]
+    return datasets.get("target_calibration", datasets["target_adapt"])
+
+
 def threshold_alternatives(brain, hparams, datasets):
     """Rejection thresholds of other calibrations, for ablations (the report scores them from the records).
 
-    ``fixed``: the hparams' constant; ``otsu``: Otsu's split of the scores
-    ``brain.calibrate`` computed on the calibration clips (held-out adaptation speakers when
-    ``calibration_fraction`` > 0); ``otsu_training_clips``: Otsu's split on the
-    adaptation clips the networks trained on. The run's own rule is one of them.
+    ``fixed``: the hparams' constant; ``otsu``: Otsu's split on the held-out
+    adaptation speakers (the whole adaptation set when ``calibration_fraction``
+    is 0); ``otsu_training_clips``: Otsu's split on the adaptation clips the
+    networks trained on. The run's own calibration is one of them, and its
+    scores (``brain.calibrate`` keeps them) are not computed again.
     """
-    out = {"fixed": hparams.get("threshold"), "otsu": choose_threshold("otsu", brain.calibration_scores)}
+    own = calibration_set(hparams, datasets)
+
+    def otsu_on(dataset):
+        scores = brain.calibration_scores if dataset is own else \
+            brain.collect_scores(dataset, hparams["test_dataloader_opts"])
+        return choose_threshold("otsu", scores)
+
+    out = {"fixed": hparams.get("threshold"),
+           "otsu": otsu_on(datasets.get("target_calibration", datasets["target_adapt"]))}
     if "target_calibration" in datasets:
-        scores = brain.collect_scores(datasets["target_adapt"], hparams["test_dataloader_opts"])
-        out["otsu_training_clips"] = choose_threshold("otsu", scores)
+        out["otsu_training_clips"] = otsu_on(datasets["target_adapt"])
     return out
 
 
@@ -214,8 +255,7 @@ def records_to_lists(records):
 def diagnose(brain, summary, datasets):
     """What the target labels say about the run's label-free quantities (reporting only)."""
     rec = summary["records"]
-    is_shared = [summary["classes"][t] in summary["shared_classes"] if t < len(summary["classes"])
-                 else False for t in rec["truth"]]
+    is_shared = shared_mask(summary)
     out = {"note": "uses target labels, for reporting only",
            "signal_auroc": signal_aurocs(rec["signals"], is_shared)}
     if rec["score"] and rec["score"][0] is not None:

@@ -12,7 +12,7 @@ from collections import defaultdict
 import numpy as np
 
 from amls_speech.atomic import write_json_atomic, write_text_atomic
-from amls_speech.diagnostics import auroc
+from amls_speech.diagnostics import auroc, rejection_rates, shared_mask
 from amls_speech.metrics import OpenSetStats
 from amls_speech.tasks import TASKS, is_partial
 
@@ -64,6 +64,71 @@ def score_at_threshold(record, threshold):
     stats = OpenSetStats(record["classes"], record["shared_classes"])
     stats.append(range(len(truth)), preds, truth)
     return stats.summarize("score")
+
+
+# a key of a run's threshold_alternatives -> (threshold_rule, calibration_clips) of a run made with it
+CALIBRATION_OF_ALTERNATIVE = {"otsu": ("otsu", "held_out"), "otsu_training_clips": ("otsu", "training"),
+                              "fixed": ("fixed", "held_out")}
+
+
+def recalibrated(record, alternative):
+    """The record as its run would have written it with another rejection threshold calibration.
+
+    The threshold is calibrated after training, so the same trained model,
+    thresholded at ``record["threshold_alternatives"][alternative]`` (one of
+    :data:`CALIBRATION_OF_ALTERNATIVE`), is what a run with that calibration
+    tests. The scores, the confusion matrix and the rejection rates are
+    recomputed from the record's per-clip test scores; ``recalibrated_from``
+    keeps the run's own rule, threshold and score.
+
+    Example
+    -------
+    >>> rec = {"classes": ["a", "b"], "shared_classes": ["a"], "threshold": 0.0, "threshold_rule": "otsu",
+    ...        "score": 0.5, "threshold_alternatives": {"otsu": 0.0, "otsu_training_clips": 0.5},
+    ...        "records": {"score": [0.9, 0.2, 0.1], "closed_prediction": [0, 0, 1], "truth": [0, 2, 2]},
+    ...        "diagnostics": {"shared_rejected": 0.0, "private_rejected": 0.0}}
+    >>> new = recalibrated(rec, "otsu_training_clips")  # rejects the two private clips, keeps the shared one
+    >>> new["score"], new["threshold"], new["calibration_clips"], new["diagnostics"]["private_rejected"]
+    (1.0, 0.5, 'training', 1.0)
+    >>> new["recalibrated_from"]
+    {'threshold_rule': 'otsu', 'calibration_clips': 'held_out', 'threshold': 0.0, 'score': 0.5}
+    """
+    if alternative not in CALIBRATION_OF_ALTERNATIVE:
+        raise ValueError("no calibration %r: one of %s" % (alternative, sorted(CALIBRATION_OF_ALTERNATIVE)))
+    threshold = (record.get("threshold_alternatives") or {}).get(alternative)
+    if threshold is None:
+        raise ValueError("the %s %s seed %s record has no %r threshold to recalibrate with"
+                         % (record.get("task"), record.get("method"), record.get("seed"), alternative))
+    rec = record["records"]
+    scores = np.asarray(rec["score"], dtype=float)
+    preds = np.where(scores < threshold, len(record["classes"]), np.asarray(rec["closed_prediction"]))
+    stats = OpenSetStats(record["classes"], record["shared_classes"])
+    stats.append(range(len(preds)), preds, np.asarray(rec["truth"]))
+    rule, clips = CALIBRATION_OF_ALTERNATIVE[alternative]
+    new = dict(record, **stats.summarize(), threshold=threshold, threshold_rule=rule, calibration_clips=clips,
+               recalibrated_from={"threshold_rule": record["threshold_rule"],
+                                  "calibration_clips": record.get("calibration_clips", "held_out"),
+                                  "threshold": record["threshold"], "score": record["score"]})
+    new["diagnostics"] = dict(record.get("diagnostics") or {}, **rejection_rates(scores < threshold,
+                                                                                 shared_mask(record)))
+    return new
+
+
+def threshold_label(record):
+    """The record's rejection rule, and the clips it was calibrated on where they are not the default.
+
+    Example
+    -------
+    >>> threshold_label({"threshold_rule": "otsu", "calibration_clips": "training"})
+    'otsu, training clips'
+    >>> threshold_label({"threshold_rule": "otsu"}), threshold_label({"threshold_rule": "none (closed set)"})
+    ('otsu', 'none (closed set)')
+    >>> threshold_label({"threshold_rule": "otsu", "calibration_clips": "training", "recalibrated_from": {}})
+    'otsu, training clips (recalibrated)'
+    """
+    rule = str(record["threshold_rule"])
+    rule += ", training clips" if record.get("calibration_clips") == "training" else ""
+    return rule + " (recalibrated)" if "recalibrated_from" in record else rule
 
 
 def oracle_score(record):
@@ -138,7 +203,7 @@ def table1(records):
         "| --- | --- | " + " | ".join("---" for _ in tasks) + " |",
     ]
     for m in methods:
-        sel = {r["checkpoint_selection"] + ", threshold: " + str(r["threshold_rule"])
+        sel = {r["checkpoint_selection"] + ", threshold: " + threshold_label(r)
                for g in groups for r in groups[g] if g[0] == m}
         cells = [cell([r["score"] for r in groups.get((m, t), [])], show_n) for t in tasks]
         lines.append("| %s | %s | %s |" % (METHOD_NAMES[m], "; ".join(sorted(sel)), " | ".join(cells)))
@@ -732,6 +797,10 @@ def main(argv=None):
     p.add_argument("--save_runs", help="write one slimmed record per run into this folder")
     p.add_argument("--readme", help="replace the tables between the results markers of this file")
     p.add_argument("--plots", help="write the plots into this folder")
+    p.add_argument("--recalibrate", action="append", default=[], metavar="METHOD=CALIBRATION",
+                   help="score METHOD's records at another of their recorded rejection thresholds "
+                        "(%s): the same trained models, thresholded as a run with that calibration "
+                        "would be; repeatable" % ", ".join(sorted(CALIBRATION_OF_ALTERNATIVE)))
     args = p.parse_args(argv)
     records = load_records(args.results)
     if args.save:
@@ -741,6 +810,9 @@ def main(argv=None):
         Path(args.save_runs).mkdir(parents=True, exist_ok=True)
         for r in records:
             write_json_atomic(Path(args.save_runs) / run_file_name(r), slim(r), indent=None)
+    for item in args.recalibrate:  # the tables only: saved records stay as their runs wrote them
+        method, _, alternative = item.partition("=")
+        records = [recalibrated(r, alternative) if r["method"] == method else r for r in records]
     text = tables(records)
     if args.plots:
         folder = Path(args.plots)

@@ -76,7 +76,9 @@ def test_every_method_trains_and_tests(tiny_keywords, tmp_path, method):
         alternatives = summary["threshold_alternatives"]
         assert alternatives["fixed"] == hp["threshold"]
         assert np.isfinite(alternatives["otsu"]) and np.isfinite(alternatives["otsu_training_clips"])
-        assert summary["threshold"] == alternatives[summary["threshold_rule"]]  # the run's own rule
+        own = "otsu_training_clips" if summary["calibration_clips"] == "training" else summary["threshold_rule"]
+        assert summary["threshold"] == alternatives[own]  # the run's own rule, on its own clips
+        assert summary["calibration_clips"] == ("training" if method == "amls" else "held_out")
     diag = summary["diagnostics"]
     assert set(diag["signal_auroc"]) >= {"margin", "neg_entropy"}
     if method in ("uan", "amls"):

@@ -173,6 +173,31 @@ def test_report_rebuilds_the_readme_block_from_per_run_records(tmp_path):
     assert "| Source | last, threshold: none (closed set) | 40.0 ± 0.0 (n=1) |" in text
 
 
+def test_recalibrate_scores_the_tables_at_another_recorded_threshold_and_leaves_the_records(tmp_path):
+    # closed predictions a, b, a, a; truth a, a, unknown, unknown. Held-out Otsu at 0.15 rejects the
+    # private clip scored 0.1 only: a 1/2, unknown 1/2 -> 50. The training-clip threshold 0.5 rejects
+    # both private clips: a 1/2, unknown 2/2 -> 75 (shared rejected 0 of 2, private 2 of 2).
+    amls = dict(record("amls", 0, 0.5, rejection=[0.9, 0.8, 0.1, 0.2]), threshold=0.15,
+                threshold_alternatives={"otsu": 0.15, "otsu_training_clips": 0.5, "fixed": 0.5},
+                diagnostics={"signal_auroc": {"margin": 1.0}, "shared_rejected": 0.0, "private_rejected": 0.5})
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps([amls, record("source_only", 0, 0.4)]))
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:start -->\n<!-- results:end -->\n")
+    report.main([str(results), "--readme", str(readme), "--recalibrate", "amls=otsu_training_clips",
+                 "--save_runs", str(tmp_path / "runs")])
+    text = readme.read_text()
+    assert "| AMLS | last, threshold: otsu, training clips (recalibrated) | 75.0 ± 0.0 |" in text
+    assert "| Source | last, threshold: none (closed set) | 40.0 ± 0.0 |" in text
+    assert json.loads((tmp_path / "runs" / "M2F_amls_seed0.json").read_text())["score"] == 0.5  # as run
+    again = report.recalibrated(amls, "otsu_training_clips")
+    assert again["diagnostics"] == {"signal_auroc": {"margin": 1.0}, "shared_rejected": 0.0, "private_rejected": 1.0}
+    assert again["confusion"] == [[1, 1, 0], [0, 0, 0], [0, 0, 2]]
+    assert report.recalibrated(amls, "otsu")["score"] == pytest.approx(0.5)  # its own rule: unchanged
+    with pytest.raises(ValueError, match="no 'otsu_training_clips' threshold"):
+        report.recalibrated(dict(amls, threshold_alternatives={"otsu": 0.15}), "otsu_training_clips")
+
+
 def test_report_refuses_a_readme_without_markers(tmp_path):
     results = tmp_path / "results.json"
     results.write_text(json.dumps([record("source_only", 0, 0.4)]))

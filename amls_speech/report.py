@@ -47,6 +47,26 @@ def mean_std(values):
     return "%.1f ± %.1f" % (100 * np.mean(values), 100 * np.std(values))
 
 
+def summary_at_threshold(record, threshold):
+    """The record's scores (:class:`~amls_speech.metrics.OpenSetStats`) had its test clips been
+    rejected below ``threshold``: the same model, from its per-clip test scores.
+
+    Example
+    -------
+    >>> rec = {"classes": ["a", "b"], "shared_classes": ["a"],
+    ...        "records": {"score": [0.9, 0.2, 0.1], "closed_prediction": [0, 0, 1], "truth": [0, 2, 2]}}
+    >>> summary = summary_at_threshold(rec, 0.5)  # both private clips rejected
+    >>> summary["unknown_accuracy"], summary["confusion"][2]
+    (1.0, [0, 0, 2])
+    """
+    rec = record["records"]
+    scores = np.asarray(rec["score"], dtype=float)
+    preds = np.where(scores < threshold, len(record["classes"]), np.asarray(rec["closed_prediction"]))
+    stats = OpenSetStats(record["classes"], record["shared_classes"])
+    stats.append(range(len(preds)), preds, np.asarray(rec["truth"]))
+    return stats.summarize()
+
+
 def score_at_threshold(record, threshold):
     """The record's ``score`` had its test clips been rejected below ``threshold``.
 
@@ -57,13 +77,7 @@ def score_at_threshold(record, threshold):
     >>> score_at_threshold(rec, 0.5), score_at_threshold(rec, 0.0)  # (1 + 1) / 2 ; (1 + 0) / 2
     (1.0, 0.5)
     """
-    rec = record["records"]
-    scores = np.asarray(rec["score"], dtype=float)
-    truth = np.asarray(rec["truth"])
-    preds = np.where(scores < threshold, len(record["classes"]), np.asarray(rec["closed_prediction"]))
-    stats = OpenSetStats(record["classes"], record["shared_classes"])
-    stats.append(range(len(truth)), preds, truth)
-    return stats.summarize("score")
+    return summary_at_threshold(record, threshold)["score"]
 
 
 # a key of a run's threshold_alternatives -> (threshold_rule, calibration_clips) of a run made with it
@@ -99,18 +113,14 @@ def recalibrated(record, alternative):
     if threshold is None:
         raise ValueError("the %s %s seed %s record has no %r threshold to recalibrate with"
                          % (record.get("task"), record.get("method"), record.get("seed"), alternative))
-    rec = record["records"]
-    scores = np.asarray(rec["score"], dtype=float)
-    preds = np.where(scores < threshold, len(record["classes"]), np.asarray(rec["closed_prediction"]))
-    stats = OpenSetStats(record["classes"], record["shared_classes"])
-    stats.append(range(len(preds)), preds, np.asarray(rec["truth"]))
     rule, clips = CALIBRATION_OF_ALTERNATIVE[alternative]
-    new = dict(record, **stats.summarize(), threshold=threshold, threshold_rule=rule, calibration_clips=clips,
+    new = dict(record, **summary_at_threshold(record, threshold), threshold=threshold, threshold_rule=rule,
+               calibration_clips=clips,
                recalibrated_from={"threshold_rule": record["threshold_rule"],
                                   "calibration_clips": record.get("calibration_clips", "held_out"),
                                   "threshold": record["threshold"], "score": record["score"]})
-    new["diagnostics"] = dict(record.get("diagnostics") or {}, **rejection_rates(scores < threshold,
-                                                                                 shared_mask(record)))
+    rejected = np.asarray(record["records"]["score"], dtype=float) < threshold
+    new["diagnostics"] = dict(record.get("diagnostics") or {}, **rejection_rates(rejected, shared_mask(record)))
     return new
 
 

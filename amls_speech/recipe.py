@@ -142,7 +142,7 @@ def run(hparams, run_opts=None):
     classes, shared = hparams["classes"], hparams["shared_classes"]
     calibration = calibration_set(hparams, datasets)
     if hparams.get("train_on", "source") == "target":  # the oracle: labelled target data
-        source, valid = datasets["target_adapt"], datasets.get("target_calibration", datasets["target_adapt"])
+        source, valid = datasets["target_adapt"], held_out_clips(datasets)
     else:
         source, valid = datasets["source_train"], datasets["source_valid"]
     train_set = PairedDataset(source, datasets["target_adapt"], seed=hparams["seed"])
@@ -158,10 +158,9 @@ def run(hparams, run_opts=None):
     # threads: float sums depend on them, so one seed's run differs between thread counts
     summary.update(method=hparams["method"], task=hparams["task"], seed=hparams["seed"],
                    classes=classes, shared_classes=shared, threads=torch.get_num_threads())
-    if brain.open_set:
-        summary["calibration_clips"] = hparams.get("calibration_clips", "held_out")
     summary["diagnostics"] = diagnose(brain, summary, datasets)
     if brain.open_set:
+        summary["calibration_clips"] = hparams.get("calibration_clips", "held_out")
         summary["threshold_alternatives"] = threshold_alternatives(brain, hparams, datasets)
     alternatives = brain.selection_rules()[1:]
     if alternatives:  # last: each loads another checkpoint
@@ -173,6 +172,17 @@ def run(hparams, run_opts=None):
 
 
 CALIBRATION_CLIPS = ("held_out", "training")
+
+
+def held_out_clips(datasets):
+    """The adaptation speakers held out of training (``target_calibration``), else the whole adaptation set.
+
+    Example
+    -------
+    >>> held_out_clips({"target_adapt": "trained on", "target_calibration": "held out"})
+    'held out'
+    """
+    return datasets.get("target_calibration", datasets["target_adapt"])
 
 
 def calibration_set(hparams, datasets):
@@ -198,9 +208,7 @@ def calibration_set(hparams, datasets):
     clips = hparams.get("calibration_clips", "held_out")
     if clips not in CALIBRATION_CLIPS:
         raise ValueError("calibration_clips must be one of %s, got %r" % (CALIBRATION_CLIPS, clips))
-    if clips == "training":
-        return datasets["target_adapt"]
-    return datasets.get("target_calibration", datasets["target_adapt"])
+    return datasets["target_adapt"] if clips == "training" else held_out_clips(datasets)
 
 
 def threshold_alternatives(brain, hparams, datasets):
@@ -220,7 +228,7 @@ def threshold_alternatives(brain, hparams, datasets):
         return choose_threshold("otsu", scores)
 
     out = {"fixed": hparams.get("threshold"),
-           "otsu": otsu_on(datasets.get("target_calibration", datasets["target_adapt"]))}
+           "otsu": otsu_on(held_out_clips(datasets))}
     if "target_calibration" in datasets:
         out["otsu_training_clips"] = otsu_on(datasets["target_adapt"])
     return out

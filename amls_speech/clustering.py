@@ -326,6 +326,18 @@ def lloyd(z, centroids, iterations=10):
     return mu
 
 
+def kmeans(z, k, iterations=10, generator=None):
+    """k-means++ seeding, then ``iterations`` Lloyd steps: the k x dim centroids of ``z``.
+
+    Example
+    -------
+    >>> z = torch.tensor([[0.0], [1.0], [9.0], [11.0]])
+    >>> sorted(kmeans(z, 2, 5, torch.Generator().manual_seed(0)).squeeze(1).tolist())
+    [0.5, 10.0]
+    """
+    return lloyd(z, kmeans_plus_plus(z, k, generator), iterations)
+
+
 class Centroids(torch.nn.Module):
     """The k x dim centroid matrix M, a parameter of the model (checkpointed with it).
 

@@ -269,6 +269,7 @@ def diagnose(brain, summary, datasets):
     if rec["score"] and rec["score"][0] is not None:
         rejected = [s < summary["threshold"] for s in rec["score"]]
         out.update(rejection_rates(rejected, is_shared))
+    out.update(getattr(brain, "label_diagnostics", {}))  # a brain's own, e.g. DeepClustering's refit k-means
     log = getattr(brain, "pseudo_log", None)
     if log is not None and log.epochs:
         adapt = datasets["target_adapt"]

@@ -61,6 +61,7 @@ def test_ckm_pretrains_then_clusters_the_target_above_chance(corpus, tmp_path):
     assert summary["shared_classes"] == [] and summary["classes"] == list("01234")
     # label-free: the adaptation images spread over the 5 clusters (a collapse into one or two gives <= 0.43)
     assert summary["adaptation_cluster_balance"] > 0.6, summary["adaptation_cluster_balance"]
+    assert 0.34 < summary["diagnostics"]["refit_kmeans_accuracy"] <= 1.0  # k-means afresh on the final embeddings
 
 
 @pytest.mark.parametrize("over", [{"clustering": "dec"}, {"clustering": "dcn"}, {"ce_weight": 0.0},
@@ -77,6 +78,8 @@ def test_autoencoder_alone_is_scored_with_k_means_on_its_embeddings(corpus, tmp_
     summary = train(corpus, tmp_path, pretrain_epochs=2, number_of_epochs=2)
     assert len(summary["cluster_to_label"]) >= 3  # k-means++ and Lloyd found several clusters
     assert summary["accuracy"] > 0.25
+    # no clustering epoch: the refit diagnostic is the same seeded k-means on the same embeddings
+    assert summary["diagnostics"]["refit_kmeans_accuracy"] == summary["accuracy"]
 
 
 def test_semi_supervised_ckm_and_its_nearest_class_mean_baseline(corpus, tmp_path):

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from amls_speech.brains.base import AdaptationBrain, unwrap
 from amls_speech.clustering import (class_means, cluster_balance, concrete_kmeans_loss, dcn_loss, dcn_update,
                                     dec_loss, dec_soft_assignment, dec_target_distribution, hungarian_accuracy,
-                                    kmeans_plus_plus, lloyd, rbf_classifier)
+                                    kmeans, rbf_classifier, squared_distances)
 from amls_speech.data import labels
 
 logger = logging.getLogger(__name__)
@@ -156,12 +156,14 @@ class DeepClustering(AdaptationBrain):
         with torch.random.fork_rng(devices=[]):  # the loader's draws leave training unchanged
             z = torch.from_numpy(self.collect(self.unlabelled_target, self.eval_loader_kwargs,
                                               lambda out: self.cluster_space(out["z"])))
-        gen = torch.Generator().manual_seed(int(self.hparams.seed))
-        mu = kmeans_plus_plus(z, self.hparams.n_clusters, gen)
-        mu = lloyd(z, mu, getattr(self.hparams, "kmeans_iterations", 10))
-        self.centroids.set(mu.to(self.centroids.weight))
+        self.centroids.set(self.fit_kmeans(z).to(self.centroids.weight))
         logger.info("centroids: k-means++ and %d Lloyd steps on %d target embeddings",
                     getattr(self.hparams, "kmeans_iterations", 10), len(z))
+
+    def fit_kmeans(self, z):
+        """k-means++ (seeded by the run's seed) and ``kmeans_iterations`` Lloyd steps on embeddings ``z``."""
+        gen = torch.Generator().manual_seed(int(self.hparams.seed))
+        return kmeans(z, self.hparams.n_clusters, getattr(self.hparams, "kmeans_iterations", 10), gen)
 
     def compute_forward(self, batch, stage):
         if stage != sb.Stage.TRAIN:
@@ -238,14 +240,19 @@ class DeepClustering(AdaptationBrain):
         rule = self.recover_selected(rule)
         if not bool(self.centroids.initialised):  # trained the autoencoder only: AE + k-means
             self.init_centroids()
-        def nearest_centroid(out):
-            return self.centroids.assign(self.cluster_space(out["z"]))
+        def embed(dataset):
+            return torch.from_numpy(self.collect(dataset, loader_kwargs, lambda out: self.cluster_space(out["z"])))
 
-        clusters = self.collect(test_set, loader_kwargs, nearest_centroid)
+        z_test, z_adapt = embed(test_set), embed(adapt_set)
+        clusters = self.centroids.assign(z_test.to(self.centroids.weight)).cpu().numpy()
         # label-free: how the unlabelled adaptation images spread over the clusters
-        balance = cluster_balance(self.collect(adapt_set, loader_kwargs, nearest_centroid),
+        balance = cluster_balance(self.centroids.assign(z_adapt.to(self.centroids.weight)).cpu().numpy(),
                                   self.hparams.n_clusters)
         truth = [test_set.data[i]["label"] for i in test_set.data_ids]
+        # a diagnostic that reads the test labels: k-means fitted afresh on the final adaptation
+        # embeddings, to tell a latent space that lost the grouping from centroids that lag behind it
+        refit = squared_distances(z_test, self.fit_kmeans(z_adapt)).argmin(-1).numpy()
+        self.label_diagnostics = {"refit_kmeans_accuracy": hungarian_accuracy(refit, truth)[0]}
         if self.semi_supervised:  # centroid j is class j: no matching
             classes = self.shots()[2]
             accuracy = float(np.mean([classes[c] == t for c, t in zip(clusters.tolist(), truth)]))

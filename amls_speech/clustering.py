@@ -24,6 +24,17 @@ def squared_distances(z, centroids):
     return (z.unsqueeze(1) - centroids.unsqueeze(0)).pow(2).sum(-1)
 
 
+def nearest_centroid(z, centroids):
+    """The index of each embedding's nearest centroid (squared Euclidean distance).
+
+    Example
+    -------
+    >>> nearest_centroid(torch.tensor([[0.0], [2.9], [9.0]]), torch.tensor([[0.0], [3.0]]))
+    tensor([0, 1, 1])
+    """
+    return squared_distances(z, centroids).argmin(-1)
+
+
 def gumbel_noise(shape, generator=None):
     """Standard Gumbel samples, -log(-log U), U ~ Uniform(0, 1)."""
     u = torch.rand(shape, generator=generator).clamp(1e-10, 1 - 1e-10)
@@ -261,7 +272,7 @@ def dcn_update(z, centroids, counts):
     ([1.3333, 10.0], [3.0, 1.0], [0, 0])
     """
     z, mu, counts = z.detach(), centroids.detach().clone(), counts.clone()
-    assignments = squared_distances(z, mu).argmin(-1)
+    assignments = nearest_centroid(z, mu)
     for i, k in enumerate(assignments.tolist()):
         counts[k] += 1
         mu[k] = mu[k] - (mu[k] - z[i]) / counts[k]
@@ -318,7 +329,7 @@ def lloyd(z, centroids, iterations=10):
     """
     z, mu = z.detach(), centroids.detach().clone()
     for _ in range(iterations):
-        assign = squared_distances(z, mu).argmin(-1)
+        assign = nearest_centroid(z, mu)
         for k in range(len(mu)):
             members = z[assign == k]
             if len(members):
@@ -368,4 +379,4 @@ class Centroids(torch.nn.Module):
 
     def assign(self, z):
         """The nearest centroid of every embedding: the cluster id a test sample gets."""
-        return squared_distances(z, self.weight).argmin(-1)
+        return nearest_centroid(z, self.weight)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from amls_speech.brains.base import AdaptationBrain, unwrap
 from amls_speech.clustering import (class_means, cluster_balance, concrete_kmeans_loss, dcn_loss, dcn_update,
                                     dec_loss, dec_soft_assignment, dec_target_distribution, hungarian_accuracy,
-                                    kmeans, rbf_classifier, squared_distances)
+                                    kmeans, nearest_centroid, rbf_classifier)
 from amls_speech.data import labels
 
 logger = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ class DeepClustering(AdaptationBrain):
         truth = [test_set.data[i]["label"] for i in test_set.data_ids]
         # a diagnostic that reads the test labels: k-means fitted afresh on the final adaptation
         # embeddings, to tell a latent space that lost the grouping from centroids that lag behind it
-        refit = squared_distances(z_test, self.fit_kmeans(z_adapt)).argmin(-1).numpy()
+        refit = nearest_centroid(z_test, self.fit_kmeans(z_adapt)).numpy()
         self.label_diagnostics = {"refit_kmeans_accuracy": hungarian_accuracy(refit, truth)[0]}
         if self.semi_supervised:  # centroid j is class j: no matching
             classes = self.shots()[2]

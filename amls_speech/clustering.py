@@ -129,6 +129,22 @@ def concrete_kmeans_loss(z, centroids, temperature=1.0, hard=True, noise=None, g
     raise ValueError("reduction must be 'sum' or 'mean', got %r" % reduction)
 
 
+def total_scatter(z):
+    r"""T, the mean squared distance of the embeddings to their mean: :math:`\frac{1}{N} \sum_i \|z_i - \bar z\|^2`.
+
+    A k-means loss W divided by it (W / T, one minus the clustering's R^2) is
+    blind to the scale of the embeddings: gathering them all in one small
+    region, which lowers W at no cost to a decoder that scales back up, no
+    longer lowers the loss.
+
+    Example
+    -------
+    >>> total_scatter(torch.tensor([[0.0, 0.0], [2.0, 0.0]]))  # each 1 from their mean (1, 0)
+    tensor(1.)
+    """
+    return (z - z.mean(0)).pow(2).sum(-1).mean()
+
+
 def kmeans_plus_plus(z, k, generator=None):
     """k-means++ seeding (Arthur & Vassilvitskii): each next centroid drawn with probability ~ D(x)^2.
 

@@ -131,3 +131,57 @@ def test_the_brain_hands_assignment_scale_and_the_estimator_to_the_ckm_loss(monk
     brain.modules.centroids.set(torch.randn(3, brain.modules.extractor.out_features))
     terms = brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch)
     assert seen == [(7.0, straight_through)] and terms["cluster"].item() > 0
+
+
+@pytest.mark.parametrize("centroid_lr, expected_centroid_lr", [(None, 0.01), (0.5, 0.5)])
+def test_the_centroids_step_at_their_own_rate(centroid_lr, expected_centroid_lr):
+    import speechbrain as sb
+
+    from amls_speech.brains import clustering as brains
+    from amls_speech.brains.testing import tiny_brain
+
+    # tiny_brain's optimizer: SGD at 0.01, so one step moves a parameter by -rate * gradient
+    brain, batch = tiny_brain(brains.DeepClustering, pretrain_epochs=1, centroid_lr=centroid_lr)
+    brain.hparams.epoch_counter.current = 2
+    brain.modules.centroids.set(torch.randn(3, brain.modules.extractor.out_features))
+    mu, w = brain.modules.centroids.weight, brain.modules.extractor.parameters().__next__()
+    before = (mu.detach().clone(), w.detach().clone())
+    brain.optimizer.zero_grad()
+    sum(brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch).values()).backward()
+    grads = (mu.grad.clone(), w.grad.clone())
+    brain.optimizer.step()
+    assert torch.allclose(mu.detach(), before[0] - expected_centroid_lr * grads[0], atol=1e-6)
+    assert torch.allclose(w.detach(), before[1] - 0.01 * grads[1], atol=1e-6)  # the rest: the shared rate
+    assert grads[0].abs().sum() > 0
+
+
+@pytest.mark.parametrize("clustering", ["ckm", "dcn"])
+def test_the_kmeans_losses_over_the_total_scatter(clustering):
+    import speechbrain as sb
+
+    from amls_speech.brains import clustering as brains
+    from amls_speech.brains.testing import tiny_brain
+
+    terms, targets = {}, {}
+    for normalization in ("none", "total_scatter"):
+        brain, batch = tiny_brain(brains.DeepClustering, pretrain_epochs=1, clustering=clustering,
+                                  kmeans_normalization=normalization)
+        brain.hparams.epoch_counter.current = 2
+        brain.modules.centroids.set(torch.linspace(-1, 1, 3 * brain.modules.extractor.out_features).view(3, -1))
+        torch.manual_seed(0)  # the same Gumbel noise
+        out = brain.compute_forward(batch, sb.Stage.TRAIN)
+        terms[normalization] = brain.train_losses(out, batch)["cluster"]
+        targets[normalization] = brain.cluster_space(out["z"])[out["n_source"]:]
+    assert torch.allclose(targets["none"], targets["total_scatter"])
+    t = C.total_scatter(targets["none"].detach())
+    assert 0 < float(t) < 1  # on the unit sphere: a ratio that differs from the loss
+    assert terms["total_scatter"].item() == pytest.approx(terms["none"].item() / t.item(), rel=1e-5)
+
+
+def test_an_unknown_kmeans_normalization_is_refused():
+    from amls_speech.brains import clustering as brains
+    from amls_speech.brains.testing import tiny_brain
+
+    brain, _ = tiny_brain(brains.DeepClustering, kmeans_normalization="batch")
+    with pytest.raises(ValueError, match="kmeans_normalization"):
+        brain.on_fit_start()

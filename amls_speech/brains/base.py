@@ -63,7 +63,9 @@ class AdaptationBrain(sb.Brain):
     ``lr_annealing`` (an ``AnnealedLR``), ``grl_gamma`` (the lambda_p
     schedule's gamma), ``adversarial_weight`` (a constant factor on lambda_p,
     1 in the papers) and ``go_labels`` (:func:`amls_speech.losses.go_labels`),
-    used by the adversarial methods.
+    used by the adversarial methods; ``channels_last`` (default True: the
+    networks train in the NHWC memory format, faster on the CPU, the same
+    values up to float rounding; False: PyTorch's default NCHW).
 
     The training batch is a :class:`~amls_speech.data.PairedBatch`; validation
     batches are labelled source data, test batches labelled target data.
@@ -118,7 +120,28 @@ class AdaptationBrain(sb.Brain):
                              "'discriminator'); %s has none: use source_valid or last"
                              % type(self).__name__)
 
+    def apply_memory_format(self):
+        """Puts the convolution weights in NHWC (``channels_last``, the default) memory; False: NCHW.
+
+        oneDNN's CPU convolutions are faster on NHWC tensors (a whole training
+        step, ``bench/bench_precision.py``); a convolution's output follows its
+        weight's format, and the values are the same up to float rounding.
+
+        Example
+        -------
+        >>> from amls_speech.brains import DANN
+        >>> from amls_speech.brains.testing import tiny_brain
+        >>> brain, _ = tiny_brain(DANN)
+        >>> brain.apply_memory_format()
+        >>> y = brain.modules.extractor.convs[0](torch.zeros(2, 1, 12, 8))  # the first convolution
+        >>> y.is_contiguous(memory_format=torch.channels_last), y.is_contiguous()
+        (True, False)
+        """
+        if getattr(self.hparams, "channels_last", True):
+            self.modules.to(memory_format=torch.channels_last)
+
     def on_fit_start(self):
+        self.apply_memory_format()
         fresh = self.checkpointer is None or self.checkpointer.find_checkpoint() is None
         self.training_state = TrainingState(self)
         if self.checkpointer is not None and "training_state" not in self.checkpointer.recoverables:

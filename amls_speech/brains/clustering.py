@@ -10,12 +10,13 @@ import torch.nn.functional as F
 from amls_speech.brains.base import AdaptationBrain, unwrap
 from amls_speech.clustering import (class_means, cluster_balance, concrete_kmeans_loss, dcn_loss, dcn_update,
                                     dec_loss, dec_soft_assignment, dec_target_distribution, hungarian_accuracy,
-                                    kmeans, nearest_centroid, rbf_classifier)
+                                    kmeans, nearest_centroid, rbf_classifier, total_scatter)
 from amls_speech.data import labels
 
 logger = logging.getLogger(__name__)
 
 CLUSTERINGS = ("ckm", "dec", "dcn")
+KMEANS_NORMALIZATIONS = ("none", "total_scatter")
 
 
 def average_over_processes(tensor, world_size):
@@ -79,12 +80,34 @@ class DeepClustering(AdaptationBrain):
             raise ValueError("clustering must be one of %s, got %r" % (CLUSTERINGS, self.hparams.clustering))
         if getattr(self.hparams, "ckm_encoder_on", "target") not in ("target", "source"):
             raise ValueError("ckm_encoder_on must be 'target' (Eq. 4) or 'source' (Algorithm 1)")
+        if getattr(self.hparams, "kmeans_normalization", "none") not in KMEANS_NORMALIZATIONS:
+            raise ValueError("kmeans_normalization must be one of %s, got %r"
+                             % (KMEANS_NORMALIZATIONS, self.hparams.kmeans_normalization))
         super().on_fit_start()
 
     @property
     def centroids(self):
         """The :class:`~amls_speech.clustering.Centroids` (its attributes, not its forward, are used)."""
         return unwrap(self.modules.centroids)
+
+    def init_optimizers(self):
+        """One optimizer; the centroids in a group of their own at ``centroid_lr`` where it is set.
+
+        The paper gives no rates (ours). The centroids' only gradient is the
+        clustering loss, so under Adam their step is about ``centroid_lr``
+        whatever ``cluster_weight`` is: this rate alone sets how fast they
+        follow the embeddings as the encoder moves. ``None``: the shared
+        ``opt_class`` rate.
+        """
+        lr = getattr(self.hparams, "centroid_lr", None)
+        if lr is None:
+            return super().init_optimizers()
+        own = list(self.centroids.parameters())
+        others = [p for p in self.modules.parameters() if all(p is not q for q in own)]
+        self.optimizer = self.opt_class([{"params": others}, {"params": own, "lr": lr}])
+        self.optimizers_dict = {"opt_class": self.optimizer}
+        if self.checkpointer is not None:
+            self.checkpointer.add_recoverable("optimizer", self.optimizer)
 
     def _wrap_distributed(self):
         """DDP as for every brain, except for the centroids, whose gradient is averaged by a hook.
@@ -220,9 +243,9 @@ class DeepClustering(AdaptationBrain):
                         scale=getattr(self.hparams, "assignment_scale", 1.0),
                         hard=getattr(self.hparams, "straight_through", True))
             if getattr(self.hparams, "ckm_encoder_on", "target") == "source":  # Algorithm 1's reading
-                return (concrete_kmeans_loss(zs, m.weight.detach(), **opts)
-                        + concrete_kmeans_loss(zt.detach(), m.weight, **opts))
-            return concrete_kmeans_loss(zt, m.weight, **opts)
+                return (self.normalized(concrete_kmeans_loss(zs, m.weight.detach(), **opts), zs)
+                        + self.normalized(concrete_kmeans_loss(zt.detach(), m.weight, **opts), zt.detach()))
+            return self.normalized(concrete_kmeans_loss(zt, m.weight, **opts), zt)
         if kind == "dec":
             q = dec_soft_assignment(zt, m.weight)
             return dec_loss(q, dec_target_distribution(q))  # P from this batch (DEC refreshes it every T steps)
@@ -233,7 +256,18 @@ class DeepClustering(AdaptationBrain):
         with torch.no_grad():
             m.weight.copy_(mu)
             m.counts.copy_(counts)
-        return dcn_loss(zt, m.weight, assign)
+        return self.normalized(dcn_loss(zt, m.weight, assign), zt)
+
+    def normalized(self, loss, z):
+        """A k-means loss (CKM's, DCN's) over the batch's :func:`~amls_speech.clustering.total_scatter`, if asked.
+
+        ``kmeans_normalization: total_scatter`` (ours): W / T, which gathering
+        every embedding in one small cap of the sphere no longer lowers;
+        ``none``: W, the papers' loss.
+        """
+        if getattr(self.hparams, "kmeans_normalization", "none") == "total_scatter":
+            return loss / total_scatter(z).clamp_min(1e-12)
+        return loss
 
     def test(self, test_set, adapt_set, loader_kwargs, rule=None):
         """Target test images -> nearest centroid -> best matching to their labels (read here only)."""
@@ -248,6 +282,9 @@ class DeepClustering(AdaptationBrain):
         # label-free: how the unlabelled adaptation images spread over the clusters
         balance = cluster_balance(self.centroids.assign(z_adapt.to(self.centroids.weight)).cpu().numpy(),
                                   self.hparams.n_clusters)
+        # label-free: how far apart the centroids ended (near 0: they merged, and the embeddings with them)
+        spread = float(torch.pdist(self.centroids.weight.detach().float()).min()) if self.hparams.n_clusters > 1 \
+            else float("nan")
         truth = [test_set.data[i]["label"] for i in test_set.data_ids]
         # a diagnostic that reads the test labels: k-means fitted afresh on the final adaptation
         # embeddings, to tell a latent space that lost the grouping from centroids that lag behind it
@@ -266,4 +303,5 @@ class DeepClustering(AdaptationBrain):
         return dict(score=accuracy, accuracy=accuracy, h_score=nan, shared_accuracy=nan, unknown_accuracy=nan,
                     cluster_to_label={str(k): v for k, v in mapping.items()}, n_test=len(truth), threshold=None,
                     checkpoint_selection=rule, selected_epoch=self.hparams.epoch_counter.current,
-                    threshold_rule="none (clustering)", adaptation_cluster_balance=balance)
+                    threshold_rule="none (clustering)", adaptation_cluster_balance=balance,
+                    centroid_min_distance=spread)

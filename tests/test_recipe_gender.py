@@ -51,7 +51,9 @@ def test_source_only_learns(tiny_keywords, tmp_path):
     assert len(losses) == 15 and losses[-1] < 0.7 * losses[0], losses
     assert accs[summary["selected_epoch"] - 1] == max(accs)  # best source validation accuracy
     assert max(accs) > 4 / 20, accs  # four times chance on 20 source classes (held-out voices)
-    assert summary["shared_accuracy"] > 2 / 20  # twice chance on the other gender
+    # No bound on the other gender here: its test set holds 30 shared-word clips, where 3 correct
+    # (chance 1.5) is p = 0.19 and float rounding alone (NCHW 5 / 30, NHWC 3 / 30) moves the count;
+    # the benchmark's tables measure the transfer on 2,000+ clips.
     assert summary["unknown_accuracy"] == 0.0  # a closed-set method never says unknown
     saved = json.loads((run_folder(tmp_path, "source_only") / "results.json").read_text())
     assert saved["score"] == pytest.approx(summary["score"])

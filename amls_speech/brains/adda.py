@@ -41,14 +41,8 @@ class ADDA(AdaptationBrain):
         self.optimizer = self.opt_class(list(m.extractor.parameters()) + list(m.classifier.parameters()))
         self.target_optimizer = self.hparams.target_opt_class(m.target_extractor.parameters())
         self.disc_optimizer = self.hparams.disc_opt_class(m.discriminator.parameters())
-        self.optimizers_dict = {
-            "optimizer": self.optimizer,
-            "target_optimizer": self.target_optimizer,
-            "disc_optimizer": self.disc_optimizer,
-        }
-        if self.checkpointer is not None:
-            for name, opt in self.optimizers_dict.items():
-                self.checkpointer.add_recoverable(name, opt)
+        self.use_optimizers(optimizer=self.optimizer, target_optimizer=self.target_optimizer,
+                            disc_optimizer=self.disc_optimizer)
 
     @property
     def pretrain_epochs(self):

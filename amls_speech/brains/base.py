@@ -120,6 +120,27 @@ class AdaptationBrain(sb.Brain):
                              "'discriminator'); %s has none: use source_valid or last"
                              % type(self).__name__)
 
+    def use_optimizers(self, **optimizers):
+        """Makes ``optimizers`` the ones ``fit_batch`` steps, each checkpointed under its name.
+
+        For a Brain with more than one optimizer, or parameter groups of its
+        own, in place of SpeechBrain's single ``opt_class`` over every
+        parameter.
+
+        Example
+        -------
+        >>> from amls_speech.brains import DANN
+        >>> from amls_speech.brains.testing import tiny_brain
+        >>> brain, _ = tiny_brain(DANN)
+        >>> brain.use_optimizers(optimizer=torch.optim.SGD(brain.modules.parameters(), lr=0.1))
+        >>> list(brain.optimizers_dict)
+        ['optimizer']
+        """
+        self.optimizers_dict = dict(optimizers)
+        if self.checkpointer is not None:
+            for name, opt in self.optimizers_dict.items():
+                self.checkpointer.add_recoverable(name, opt)
+
     def apply_memory_format(self):
         """Puts the convolution weights in NHWC (``channels_last``, the default) memory; False: NCHW.
 

@@ -105,9 +105,7 @@ class DeepClustering(AdaptationBrain):
         own = list(self.centroids.parameters())
         others = [p for p in self.modules.parameters() if all(p is not q for q in own)]
         self.optimizer = self.opt_class([{"params": others}, {"params": own, "lr": lr}])
-        self.optimizers_dict = {"opt_class": self.optimizer}
-        if self.checkpointer is not None:
-            self.checkpointer.add_recoverable("optimizer", self.optimizer)
+        self.use_optimizers(optimizer=self.optimizer)  # checkpointed under SpeechBrain's name for it
 
     def _wrap_distributed(self):
         """DDP as for every brain, except for the centroids, whose gradient is averaged by a hook.

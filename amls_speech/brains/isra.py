@@ -45,10 +45,7 @@ class SemanticResponseAlignment:
         receptors = set(map(id, self.modules.receptors.parameters()))
         self.optimizer = self.opt_class([p for p in self.modules.parameters() if id(p) not in receptors])
         self.receptor_optimizer = self.opt_class(self.modules.receptors.parameters())
-        self.optimizers_dict = {"optimizer": self.optimizer, "receptor_optimizer": self.receptor_optimizer}
-        if self.checkpointer is not None:
-            for name, opt in self.optimizers_dict.items():
-                self.checkpointer.add_recoverable(name, opt)
+        self.use_optimizers(optimizer=self.optimizer, receptor_optimizer=self.receptor_optimizer)
 
     def train_losses(self, out, batch):
         terms = super().train_losses(out, batch)

@@ -80,10 +80,33 @@ DEFAULT_RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 
 
 def run_key(record):
+    """``(task, method, seed, n_shared)`` of a record: the identity of a run (``n_shared`` 0: a main run).
+
+    In the form of :func:`planned_runs`' runs, so that those already in ``results.json`` are skipped.
+
+    Example
+    -------
+    >>> run_key({"task": "M2F", "method": "amls", "seed": "1", "n_shared": None})
+    ('M2F', 'amls', 1, 0)
+    >>> run_key({"task": "F2M", "method": "dann", "seed": 0, "n_shared": 4})
+    ('F2M', 'dann', 0, 4)
+    """
     return (record["task"], record["method"], int(record["seed"]), int(record.get("n_shared") or 0))
 
 
 def load_results(path):
+    """The records of a ``results.json``; an empty list where there is none yet.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "results.json")
+    ...     before = load_results(path)
+    ...     _ = write_json_atomic(path, [{"task": "M2F", "method": "amls"}])
+    ...     before, load_results(path)
+    ([], [{'task': 'M2F', 'method': 'amls'}])
+    """
     if not os.path.exists(path):
         return []
     with open(path) as f:
@@ -91,6 +114,13 @@ def load_results(path):
 
 
 def parse_list(text):
+    """The items of a comma-separated option; spaces and empty items are dropped.
+
+    Example
+    -------
+    >>> parse_list("M2F, F2M,"), parse_list("")
+    (['M2F', 'F2M'], [])
+    """
     return [t for t in text.replace(" ", "").split(",") if t]
 
 
@@ -114,6 +144,14 @@ def parse_settings(pairs):
 
 
 def make_parser():
+    """The ``amls-bench`` command line.
+
+    Example
+    -------
+    >>> args = make_parser().parse_args(["--tasks", "M2F", "--set", "adversarial_weight=0.1"])
+    >>> args.tasks, args.seeds, args.preset, args.jobs, args.set
+    ('M2F', '0,1,2', 'full', 1, ['adversarial_weight=0.1'])
+    """
     p = argparse.ArgumentParser(prog="amls-bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", default="M2F,F2M", help="comma-separated: %s" % ",".join(TASKS))
@@ -159,6 +197,35 @@ def make_parser():
 
 
 def planned_runs(args):
+    """``(task, method, seed, n_shared)`` of every run the call asks for, in the order they run.
+
+    Seed-major: an interrupted benchmark has every task at its first seeds.
+    The main runs (``n_shared`` 0) take ``--methods``, or every method of
+    each task (:func:`methods_of`); then the ``--sweep_shared`` runs of the
+    gender tasks, for the same methods.
+    An unknown task or method, or a method that does not apply to a task,
+    stops the call (``SystemExit``) before anything runs.
+
+    Example
+    -------
+    >>> args = make_parser().parse_args(["--tasks", "M2F", "--methods", "source_only,amls",
+    ...                                  "--seeds", "0,1", "--sweep_shared", "4"])
+    >>> runs = planned_runs(args)
+    >>> len(runs), runs[0], runs[-1]
+    (8, ('M2F', 'source_only', 0, 0), ('M2F', 'amls', 1, 4))
+    >>> [(seed, n_shared) for _, _, seed, n_shared in runs]  # seed-major, then the sweep
+    [(0, 0), (0, 0), (1, 0), (1, 0), (0, 4), (0, 4), (1, 4), (1, 4)]
+    >>> len(planned_runs(make_parser().parse_args(["--tasks", "M2F", "--seeds", "0", "--sweep_shared", "4"])))
+    12
+    >>> planned_runs(make_parser().parse_args(["--tasks", "M2R", "--sweep_shared", "4"]))
+    Traceback (most recent call last):
+    ...
+    SystemExit: --sweep_shared applies to the gender tasks (M2F, F2M) only; none is in --tasks
+    >>> planned_runs(make_parser().parse_args(["--tasks", "M2F", "--methods", "ckm"]))
+    Traceback (most recent call last):
+    ...
+    SystemExit: method 'ckm' does not apply to task(s) M2F (their methods: source_only, dann, ...)
+    """
     tasks, methods = parse_list(args.tasks), parse_list(args.methods or "")
     seeds = [int(s) for s in parse_list(args.seeds)]
     for t in tasks:
@@ -173,22 +240,42 @@ def planned_runs(args):
             raise SystemExit("method %r does not apply to task(s) %s (their methods: %s)"
                              % (m, ", ".join(wrong), ", ".join(methods_of(wrong[0]))))
     sweep = [int(k) for k in parse_list(args.sweep_shared)]
+    if sweep and not any(RECIPE_OF_TASK[t] == "gender" for t in tasks):
+        raise SystemExit("--sweep_shared applies to the gender tasks (M2F, F2M) only; none is in --tasks")
     # seed-major order: an interrupted benchmark has every task at the first seeds
     runs = [(t, m, s, 0) for s in seeds for t in tasks for m in (methods or methods_of(t))]
     runs += [(t, m, s, k) for t in tasks if RECIPE_OF_TASK[t] == "gender"
-             for k in sweep for s in seeds for m in methods]
+             for k in sweep for s in seeds for m in (methods or methods_of(t))]
     return runs
 
 
 def epochs(args):
-    """``(source_epochs, adapt_epochs, digit_epochs)`` of this call."""
+    """``(source_epochs, adapt_epochs, digit_epochs)`` of this call: the options', else the preset's.
+
+    Example
+    -------
+    >>> epochs(make_parser().parse_args(["--preset", "quick", "--adapt_epochs", "5"]))
+    (4, 5, 3)
+    """
     preset = PRESETS[args.preset]
     return (args.source_epochs or preset["source_epochs"], args.adapt_epochs or preset["adapt_epochs"],
             args.digit_epochs or preset.get("digit_epochs"))
 
 
 def run_epochs(args, task, method):
-    """Epochs of one run: the digit tasks give every method the same number."""
+    """Epochs of one run: the digit tasks give every method the same number.
+
+    Source only and the oracle get ``source_epochs``, the adaptive methods
+    ``adapt_epochs``; None for the clustering tasks, whose recipe sets its own.
+
+    Example
+    -------
+    >>> args = make_parser().parse_args(["--preset", "quick"])
+    >>> [run_epochs(args, "M2F", m) for m in ("source_only", "oracle", "amls")]
+    [4, 4, 2]
+    >>> run_epochs(args, "MN2MM", "dann"), run_epochs(args, "MM2MN-het", "ckm")
+    (3, None)
+    """
     source_epochs, adapt_epochs, digit_epochs = epochs(args)
     if RECIPE_OF_TASK[task] == "ckm":
         return None  # the recipe's own (autoencoder pre-training, then clustering)
@@ -198,8 +285,20 @@ def run_epochs(args, task, method):
 
 
 def hparams_file(args, task, method):
-    """The oracle is the source-only recipe trained on the labelled target (``train_on: target``);
-    every clustering method is ``recipes/ckm/hparams/ckm.yaml`` with its overrides."""
+    """The hparams file of a run: ``<recipes_dir>/<recipe>/hparams/<method>.yaml``, with exceptions.
+
+    The oracle is the source-only recipe trained on the labelled target (``train_on: target``);
+    every clustering method is ``recipes/ckm/hparams/ckm.yaml`` with its overrides, and a
+    :data:`RECIPE_VARIANTS` method another method's file.
+
+    Example
+    -------
+    >>> args = make_parser().parse_args(["--recipes_dir", "recipes"])
+    >>> [hparams_file(args, t, m).as_posix() for t, m in (("M2F", "amls"), ("M2F", "oracle"))]
+    ['recipes/gender/hparams/amls.yaml', 'recipes/gender/hparams/source_only.yaml']
+    >>> hparams_file(args, "MN2MM-pda", "ba3us_isra").name, hparams_file(args, "MM2MN-het", "dec").name
+    ('isra.yaml', 'ckm.yaml')
+    """
     if RECIPE_OF_TASK[task] == "ckm":
         return Path(args.recipes_dir) / "ckm" / "hparams" / "ckm.yaml"
     name = "source_only" if method == "oracle" else RECIPE_VARIANTS.get(method, (method,))[0]
@@ -207,6 +306,34 @@ def hparams_file(args, task, method):
 
 
 def overrides_for(args, task, method, seed, n_shared, runs_root, embedded_data=None):
+    """The hparams overrides of one run: task, seed, epochs, variant settings, ``--set``, data.
+
+    Arguments
+    ---------
+    args : argparse.Namespace
+        The call's options (:func:`make_parser`).
+    task, method, seed, n_shared
+        The run (:func:`planned_runs`); ``n_shared`` 0 for the main runs.
+    runs_root : pathlib.Path
+        The runs' folder, ``<out>/runs``; each recipe's results go in a subfolder.
+    embedded_data : callable, optional
+        ``embedded_data(recipe, data_root, corpus_seed, size)`` -> the overrides that point
+        at the embedded corpus (generating it where missing); needed without ``--data_folder``.
+
+    Example
+    -------
+    >>> from pathlib import Path
+    >>> args = make_parser().parse_args(["--preset", "quick", "--data_folder", "corpus",
+    ...                                  "--set", "adversarial_weight=0.5"])
+    >>> over = overrides_for(args, "M2F", "amls", 0, 0, Path("out/runs"))
+    >>> sorted(over)
+    ['adversarial_weight', 'data_folder', 'number_of_epochs', 'results_root', 'seed', 'task']
+    >>> over["number_of_epochs"], over["results_root"], over["adversarial_weight"]
+    (2, 'out/runs/gender', 0.5)
+    >>> over = overrides_for(args, "M2F", "oracle", 1, 4, Path("out/runs"))
+    >>> over["train_on"], over["n_classes"], over["n_shared"]  # 4 shared classes + "unknown"
+    ('target', 5, 4)
+    """
     recipe = RECIPE_OF_TASK[task]
     over = {"task": task, "seed": seed, "results_root": str(runs_root / recipe)}
     if run_epochs(args, task, method) is not None:
@@ -240,7 +367,27 @@ def overrides_for(args, task, method, seed, n_shared, runs_root, embedded_data=N
 
 
 def source_only_save_folder(args, task, seed, n_shared):
-    """The checkpoint folder of the source-only run of ``--warm_start_from`` for this task and seed."""
+    """The checkpoint folder of the source-only run of ``--warm_start_from`` for this task and seed.
+
+    The folder is the one the source-only hparams file gives under
+    ``<warm_start_from>/runs``; a folder without a checkpoint stops the call.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     args = make_parser().parse_args(["--warm_start_from", out])
+    ...     try:
+    ...         source_only_save_folder(args, "M2F", 0, 0)
+    ...     except SystemExit as err:
+    ...         print(str(err).replace(out, "OUT"))
+    ...     save = Path(out, "runs/gender/M2F/shared10/source_only/seed0/save")
+    ...     (save / "CKPT+1").mkdir(parents=True)
+    ...     (save / "CKPT+1" / "CKPT.yaml").touch()
+    ...     source_only_save_folder(args, "M2F", 0, 0) == str(save)
+    --warm_start_from OUT: no source-only run for M2F seed 0 (OUT/runs/gender/.../save); run it there first
+    True
+    """
     from amls_speech.recipe import load_hparams
 
     over = {"task": task, "seed": seed,
@@ -268,6 +415,17 @@ def run_conditions(args):
 
     The keys of a modality appear only when the call has tasks of it, so that
     the speech conditions read as they did before the digit tasks existed.
+
+    Example
+    -------
+    >>> conditions = run_conditions(make_parser().parse_args(["--tasks", "M2F", "--preset", "quick"]))
+    >>> sorted(conditions)
+    ['data', 'epochs', 'precision', 'settings', 'warm_start_from']
+    >>> conditions["epochs"], conditions["data"]
+    ({'source': 4, 'adapt': 2}, 'embedded synthetic (eSpeak NG TTS), speakers_per_gender 24, takes 4')
+    >>> conditions = run_conditions(make_parser().parse_args(["--tasks", "MN2MM", "--data_folder", "digits"]))
+    >>> conditions["epochs"], conditions["data"]
+    ({'digits': 28}, 'corpus at digits')
     """
     kinds = {"digits" if RECIPE_OF_TASK[t] in VISION_RECIPES else "speech" for t in parse_list(args.tasks)
              if t in RECIPE_OF_TASK}
@@ -295,7 +453,20 @@ def run_conditions(args):
 
 
 def check_resumable(results, conditions, results_path):
-    """Refuses to mix runs made under other settings into one table."""
+    """Refuses to mix runs made under other settings into one table.
+
+    Every record of ``results`` must hold ``conditions`` (:func:`run_conditions`);
+    otherwise the call stops (``SystemExit``) before it runs or overwrites anything.
+
+    Example
+    -------
+    >>> conditions = {"precision": "fp32", "settings": {}}
+    >>> check_resumable([{"task": "M2F", "precision": "fp32", "settings": {}}], conditions, "results.json")
+    >>> check_resumable([{"precision": "bf16", "settings": {}}], conditions, "results.json")
+    Traceback (most recent call last):
+    ...
+    SystemExit: results.json holds runs made with {'precision': 'bf16', 'settings': {}}, but this call ...
+    """
     for r in results:
         theirs = {k: r.get(k) for k in conditions}
         if theirs != conditions:
@@ -358,6 +529,20 @@ def train_distributed(hparams_path, overrides, run_opts, nproc, folder):
 
 
 def start_worker(threads):
+    """Initialiser of a :func:`run_parallel` worker process: ``threads`` torch threads, quiet logging.
+
+    Example
+    -------
+    >>> import logging, torch
+    >>> threads, level = torch.get_num_threads(), logging.getLogger().level
+    >>> env = os.environ.get("SB_LOG_LEVEL")
+    >>> start_worker(1)
+    >>> torch.get_num_threads(), logging.getLogger().level == logging.WARNING
+    (1, True)
+    >>> torch.set_num_threads(threads)  # leave this process as it was
+    >>> logging.getLogger().setLevel(level)
+    >>> _ = os.environ.pop("SB_LOG_LEVEL") if env is None else os.environ.update(SB_LOG_LEVEL=env)
+    """
     import torch
 
     torch.set_num_threads(threads)
@@ -434,6 +619,7 @@ def main(argv=None, embedded_data=None):
     run_opts = {"device": args.device, "precision": args.precision, "noprogressbar": True}
 
     def submit_args(run_id):
+        """The :func:`train_one` arguments of a run: its hparams file, overrides and run options."""
         return str(hparams_file(args, run_id[0], run_id[1])), overrides[run_id], run_opts
 
     import torch
@@ -443,6 +629,7 @@ def main(argv=None, embedded_data=None):
     stack = {"torch": torch.__version__, "cpu": cpu_model()}
 
     def on_done(run_id, summary):
+        """Adds the conditions and the software stack to a run's summary; saves ``results.json``."""
         summary.update(conditions, n_shared=run_id[3] or None, **stack)
         results.append(summary)
         write_json_atomic(results_path, results)  # after every run: resumable

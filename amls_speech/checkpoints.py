@@ -52,6 +52,11 @@ class AtomicCheckpointer(Checkpointer):
     """
 
     def save_checkpoint(self, meta={}, end_of_epoch=True, name=None, verbosity=logging.INFO):
+        """SpeechBrain's save with ``CKPT.yaml`` written last, atomically, then a barrier.
+
+        The main process first removes what interrupted saves left
+        (:meth:`remove_incomplete`).
+        """
         if if_main_process():
             self.remove_incomplete()
         self._pending_meta = None

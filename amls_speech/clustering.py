@@ -36,7 +36,14 @@ def nearest_centroid(z, centroids):
 
 
 def gumbel_noise(shape, generator=None):
-    """Standard Gumbel samples, -log(-log U), U ~ Uniform(0, 1)."""
+    """Standard Gumbel samples, -log(-log U), U ~ Uniform(0, 1) (U clamped away from 0 and 1).
+
+    Example
+    -------
+    >>> g = gumbel_noise((2, 50000), generator=torch.Generator().manual_seed(0))
+    >>> g.shape, round(float(g.mean()), 1)  # the Gumbel mean: Euler's constant, 0.577...
+    (torch.Size([2, 50000]), 0.6)
+    """
     u = torch.rand(shape, generator=generator).clamp(1e-10, 1 - 1e-10)
     return -torch.log(-torch.log(u))
 

@@ -157,14 +157,22 @@ class LabelEncoding:
         self.unknown_index = len(self.classes)
 
     def encode(self, label):
+        """The classifier index of ``label``; ``unknown_index`` for a class outside the source's."""
         return self._index.get(label, self.unknown_index)
 
     def decode(self, index):
+        """The class name of ``index``; ``"unknown"`` for ``unknown_index``."""
         return self.classes[index] if index < self.unknown_index else "unknown"
 
 
 def source_classes(rows):
-    """Sorted class names found in source manifest rows."""
+    """Sorted class names found in source manifest rows.
+
+    Example
+    -------
+    >>> source_classes([{"label": "yes"}, {"label": "no"}, {"label": "yes"}])
+    ['no', 'yes']
+    """
     return sorted({r["label"] for r in rows})
 
 
@@ -184,6 +192,26 @@ def make_dataset(manifest, features, encoding=None, rows=None):
     rows : list of dict, optional
         The manifest's rows, where the caller has checked them already
         (:func:`check_manifest`); otherwise the manifest is read and checked here.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> manifest = os.path.join(tmp.name, "target_test.csv")
+    >>> with open(manifest, "w") as f:
+    ...     _ = f.write("ID,image,label,label_set,domain\\n")
+    ...     for name, label, label_set in (("a", "cat", "shared"), ("b", "wow", "target_private")):
+    ...         image = os.path.join(tmp.name, name + ".png")
+    ...         _ = open(image, "w").write("")  # check_manifest only asks that it exists
+    ...         _ = f.write("%s,%s,%s,%s,t\\n" % (name, image, label, label_set))
+    >>> load = lambda path: torch.zeros(3, 2, 2)  # stands in for an ImageLoader
+    >>> test = make_dataset(manifest, load, LabelEncoding(["cat"]))
+    >>> [(test[i]["id"], test[i]["label_id"].item()) for i in range(len(test))]  # "wow": unknown
+    [('a', 0), ('b', 1)]
+    >>> adapt = make_dataset(manifest, load)  # no encoding: the labels stay hidden
+    >>> sorted(adapt[0]), adapt[0]["feats"].shape
+    (['feats', 'id'], torch.Size([3, 2, 2]))
+    >>> tmp.cleanup()
     """
     rows = check_manifest(manifest) if rows is None else rows
     data = {r["ID"]: {k: v for k, v in r.items() if k != "ID"} for r in rows}
@@ -195,6 +223,7 @@ def make_dataset(manifest, features, encoding=None, rows=None):
         @takes("label")
         @provides("label_id")
         def label_pipeline(label):
+            """The label's classifier index, as a ``(1,)`` long tensor."""
             return torch.tensor([encoding.encode(label)], dtype=torch.long)
 
         dataset.add_dynamic_item(label_pipeline)
@@ -204,7 +233,14 @@ def make_dataset(manifest, features, encoding=None, rows=None):
 
 
 def labels(batch):
-    """The ``(batch,)`` class indices of a ``PaddedBatch`` with ``label_id``."""
+    """The ``(batch,)`` class indices of a ``PaddedBatch`` with ``label_id``.
+
+    Example
+    -------
+    >>> batch = PaddedBatch([{"label_id": torch.tensor([2])}, {"label_id": torch.tensor([0])}])
+    >>> labels(batch)
+    tensor([2, 0])
+    """
     return batch.label_id.data.view(-1)
 
 
@@ -270,10 +306,13 @@ class PairedBatch:
 
     @classmethod
     def collate(cls, items):
+        """``(source item, target item)`` pairs -> one PairedBatch: the training loader's ``collate_fn``."""
         return cls(PaddedBatch([s for s, _ in items]), PaddedBatch([t for _, t in items]))
 
     def to(self, *args, **kwargs):
+        """Both halves moved (the arguments of ``PaddedBatch.to``, e.g. a device)."""
         return PairedBatch(self.source.to(*args, **kwargs), self.target.to(*args, **kwargs))
 
     def pin_memory(self):
+        """Both halves in pinned memory (for a DataLoader's ``pin_memory``)."""
         return PairedBatch(self.source.pin_memory(), self.target.pin_memory())

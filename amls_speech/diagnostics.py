@@ -106,6 +106,7 @@ def rejection_rates(rejected, is_shared):
     rejected, shared = np.asarray(rejected, bool), np.asarray(is_shared, bool)
 
     def rate(mask):
+        """Share of the clips in ``mask`` that were rejected; None if there are none."""
         return float(rejected[mask].mean()) if mask.any() else None
 
     return {"shared_rejected": rate(shared), "private_rejected": rate(~shared)}
@@ -130,12 +131,14 @@ class PseudoLabelLog:
         self._seen, self._admitted = set(), {}
 
     def record(self, ids, pseudo_labels, keep):
+        """Notes clips ``ids`` as seen and, where ``keep`` is true, their pseudo-labels as admitted."""
         self._seen.update(ids)
         for i, label, k in zip(ids, pseudo_labels.tolist(), keep.tolist()):
             if k:
                 self._admitted[i] = label
 
     def end_epoch(self, epoch):
+        """Stores ``epoch``'s count of seen clips and its admitted pseudo-labels, then starts afresh."""
         self.epochs[epoch] = {"seen": len(self._seen), "admitted": self._admitted}
         self._seen, self._admitted = set(), {}
 
@@ -144,6 +147,7 @@ class PseudoLabelLog:
         return {"epochs": self.epochs, "seen": sorted(self._seen), "admitted": dict(self._admitted)}
 
     def load_state(self, state):
+        """Puts back what :meth:`state` returned."""
         self.epochs = dict(state["epochs"])
         self._seen, self._admitted = set(state["seen"]), dict(state["admitted"])
 

@@ -117,6 +117,7 @@ class AdaptedClassifier:
 
     @property
     def classes(self):
+        """The source classes, in the classifier's output order (``unknown`` is not one)."""
         return list(self.brain.hparams.classes)
 
     def load_audio(self, path):
@@ -179,7 +180,23 @@ class AdaptedClassifier:
 
 
 def read_results(folder):
-    """The ``results.json`` of a finished run, or a :class:`RunFolderError` that says what is missing."""
+    """The ``results.json`` of a finished run, or a :class:`RunFolderError` that says what is missing.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     try:
+    ...         read_results(folder)
+    ...     except RunFolderError as err:
+    ...         print(str(err).replace(folder, "RUN"))
+    ...     results = {"classes": ["no", "yes"], "shared_classes": ["yes"], "checkpoint_selection": "last",
+    ...                "threshold": 0.25}
+    ...     _ = (Path(folder) / "results.json").write_text(json.dumps(results))
+    ...     read_results(folder)["threshold"]
+    RUN is not a finished run: it has no results.json (a run writes it after testing). ...
+    0.25
+    """
     path = Path(folder) / "results.json"
     if not Path(folder).is_dir():
         raise RunFolderError("%s is not a folder: give the output folder of a run "
@@ -198,7 +215,22 @@ def read_results(folder):
 
 
 def audio_files(inputs):
-    """Audio files among ``inputs`` (files as given; folders searched recursively, sorted)."""
+    """Audio files among ``inputs`` (files as given; folders searched recursively, sorted).
+
+    A folder contributes the files with a suffix of :data:`AUDIO_SUFFIXES`
+    (any case); a file is kept as given, even a missing one (reported later).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     for name in ("b.wav", "a/c.FLAC", "a/notes.txt"):
+    ...         (Path(folder) / name).parent.mkdir(exist_ok=True)
+    ...         (Path(folder) / name).touch()
+    ...     found = audio_files([folder, "missing.wav"])
+    ...     [p.relative_to(folder).as_posix() for p in found[:-1]], str(found[-1])
+    (['a/c.FLAC', 'b.wav'], 'missing.wav')
+    """
     files = []
     for item in map(Path, inputs):
         if item.is_dir():
@@ -243,6 +275,7 @@ def main(argv=None):
         from amls_speech.atomic import atomic_write
 
         def write(f):
+            """Writes the header and the rows to the CSV file ``f``."""
             writer = csv.DictWriter(f, fieldnames=["path", "label", "score"], lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)

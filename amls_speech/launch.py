@@ -23,6 +23,11 @@ from amls_speech.recipe import leave_process_group, run_recipe
 
 
 def main(argv=None):
+    """Runs the launch's spec in this process; ``argv``: ``[SPEC.json, SUMMARY.json]`` (or ``sys.argv[1:]``).
+
+    Every process of the ``torchrun`` launch calls it; the main one alone
+    writes the summary.
+    """
     spec_path, summary_path = (argv if argv is not None else sys.argv[1:])[:2]
     with open(spec_path) as f:
         spec = json.load(f)

@@ -77,6 +77,7 @@ class OpenSetStats:
         self.clear()
 
     def clear(self):
+        """Forgets every appended prediction."""
         self.ids, self.predictions, self.targets = [], [], []
 
     def append(self, ids, predictions, targets):

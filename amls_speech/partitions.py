@@ -98,17 +98,21 @@ class LabelPartition:
 
     @property
     def shared(self):
+        """The shared classes, alphabetical."""
         return self.classes_in(SHARED)
 
     @property
     def source_classes(self):
+        """The classes of the source domain (shared and source-private), alphabetical."""
         return self.classes_in(SHARED, SOURCE_PRIVATE)
 
     @property
     def target_classes(self):
+        """The classes of the target domain (shared and target-private), alphabetical."""
         return self.classes_in(SHARED, TARGET_PRIVATE)
 
     def to_dict(self):
+        """Class name -> its label set, for every class in alphabetical order."""
         return {c: self._set[c] for c in self.classes}
 
 

@@ -35,6 +35,13 @@ MANIFESTS = ("source_train", "source_valid", "target_adapt", "target_test")
 
 
 def manifest_path(hparams, name):
+    """The CSV file of manifest ``name`` (one of :data:`MANIFESTS`) in the hparams' ``manifest_folder``.
+
+    Example
+    -------
+    >>> manifest_path({"manifest_folder": "manifests"}, "target_test")
+    'manifests/target_test.csv'
+    """
     return os.path.join(hparams["manifest_folder"], name + ".csv")
 
 
@@ -44,7 +51,20 @@ def label_sets(hparams, rows=None):
     Normally the classes are the source classes. The ``train_on: target``
     oracle learns the shared classes plus one extra output, "unknown", that
     stands for every target-private class. ``rows``: the source_train rows,
-    where the caller has checked them already.
+    where the caller has checked them already. A class count that differs from
+    the hparams' ``n_classes`` raises a :class:`~amls_speech.data.ManifestError`.
+
+    Example
+    -------
+    >>> rows = [{"label": "no", "label_set": "shared"}, {"label": "up", "label_set": "source_private"}]
+    >>> label_sets({"manifest_folder": "m", "n_classes": 2}, rows)
+    (['no', 'up'], ['no'])
+    >>> label_sets({"manifest_folder": "m", "n_classes": 2, "train_on": "target"}, rows)  # "no" + unknown
+    (['no'], ['no'])
+    >>> label_sets({"manifest_folder": "m", "n_classes": 3}, rows)
+    Traceback (most recent call last):
+    ...
+    amls_speech.data.ManifestError: m/source_train.csv gives 2 classifier outputs but ... n_classes: 3; ...
     """
     path = manifest_path(hparams, "source_train")
     rows = check_manifest(path) if rows is None else rows
@@ -91,6 +111,25 @@ def load_datasets(hparams, encoding, rows=None):
     (unlabelled too): the rejection threshold is then calibrated on clips
     that no network trained on. ``rows``: manifest name -> rows the caller
     has checked already (each manifest is then not read again).
+
+    Example
+    -------
+    >>> from amls_speech.data import LabelEncoding
+    >>> def row(name, k):
+    ...     return {"ID": "%s%d" % (name, k), "wav": "%s%d.wav" % (name, k), "label": "no",
+    ...             "label_set": "shared", "domain": "d", "speaker": "s%d" % k, "duration": "1.0"}
+    >>> rows = {name: [row(name, k) for k in range(4)] for name in MANIFESTS}
+    >>> hparams = {"manifest_folder": "m", "features": lambda wav: "features of " + wav, "seed": 0}
+    >>> sets = load_datasets(hparams, LabelEncoding(["no"]), rows)
+    >>> sorted(sets)
+    ['source_train', 'source_valid', 'target_adapt', 'target_test']
+    >>> sets["target_test"][0]
+    {'id': 'target_test0', 'feats': 'features of target_test0.wav', 'label_id': tensor([0])}
+    >>> sets["target_adapt"][0]  # no label
+    {'id': 'target_adapt0', 'feats': 'features of target_adapt0.wav'}
+    >>> sets = load_datasets(dict(hparams, calibration_fraction=0.25), LabelEncoding(["no"]), rows)
+    >>> len(sets["target_adapt"]), len(sets["target_calibration"])  # one of the four speakers held out
+    (3, 1)
     """
     sets = {}
     for name in MANIFESTS:
@@ -112,6 +151,31 @@ def build(hparams, run_opts=None):
     """Prepares the manifests (idempotent), loads the four datasets, makes the Brain.
 
     Adds ``classes`` and ``shared_classes`` (read from the manifests) to ``hparams``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> def prepare(save_folder):  # a recipe's writes the manifests of its corpus; here, of one empty clip
+    ...     wav = os.path.join(save_folder, "clip.wav")
+    ...     open(wav, "w").close()
+    ...     labels = {"source": [("a", "shared"), ("b", "source_private")],
+    ...               "target": [("a", "shared"), ("c", "target_private")]}
+    ...     for name in MANIFESTS:
+    ...         rows = ["%s%d,%s,1.0,%s,%s,d,s%d" % (name, k, wav, label, label_set, k)
+    ...                 for k, (label, label_set) in enumerate(labels[name.split("_")[0]])]
+    ...         with open(os.path.join(save_folder, name + ".csv"), "w") as f:
+    ...             _ = f.write("\\n".join(["ID,wav,duration,label,label_set,domain,speaker"] + rows) + "\\n")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     hparams = {"prepare": prepare, "manifest_folder": folder, "n_classes": 2,
+    ...                "features": lambda wav: torch.zeros(3), "brain_class": sb.Brain,
+    ...                "modules": {"classifier": torch.nn.Linear(3, 2)}, "opt_class": None,
+    ...                "checkpointer": None}
+    ...     brain, datasets = build(hparams)
+    ...     item = datasets["target_test"][1]
+    >>> type(brain).__name__, hparams["classes"], hparams["shared_classes"], sorted(datasets)[2:]
+    ('Brain', ['a', 'b'], ['a'], ['target_adapt', 'target_test'])
+    >>> item["label_id"]  # the target-private clip: "unknown", index 2
+    tensor([2])
     """
     run_on_main(hparams["prepare"], kwargs={"save_folder": hparams["manifest_folder"]})
     partition = getattr(hparams["prepare"], "keywords", {}).get("partition")  # where the hparams give one
@@ -219,10 +283,22 @@ def threshold_alternatives(brain, hparams, datasets):
     is 0); ``otsu_training_clips``: Otsu's split on the adaptation clips the
     networks trained on. The run's own calibration is one of them, and its
     scores (``brain.calibrate`` keeps them) are not computed again.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> scores = {"held out": [0.1, 0.2, 0.8, 0.9], "trained on": [0.3, 0.35, 0.65, 0.7]}
+    >>> brain = SimpleNamespace(calibration_scores=scores["held out"],  # the run's own calibration
+    ...                         collect_scores=lambda dataset, opts: scores[dataset])
+    >>> sets = {"target_adapt": "trained on", "target_calibration": "held out"}
+    >>> out = threshold_alternatives(brain, {"threshold": 0.5, "test_dataloader_opts": {}}, sets)
+    >>> {k: round(v, 2) for k, v in out.items()}  # each Otsu cut splits its set's low and high scores
+    {'fixed': 0.5, 'otsu': 0.21, 'otsu_training_clips': 0.36}
     """
     own = calibration_set(hparams, datasets)
 
     def otsu_on(dataset):
+        """Otsu's threshold on ``dataset``'s scores (the run's own calibration scores where it is ``own``)."""
         scores = brain.calibration_scores if dataset is own else \
             brain.collect_scores(dataset, hparams["test_dataloader_opts"])
         return choose_threshold("otsu", scores)
@@ -238,7 +314,21 @@ def selection_alternatives(brain, rules, datasets, calibration, hparams):
     """Test scores of the checkpoints other label-free selection rules pick, for comparison.
 
     Each rule's checkpoint is recovered, calibrated on the same clips and
-    scored on the whole test set, as the run's own was.
+    scored on the whole test set, as the run's own was (``brain.test``).
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> def test(dataset, calibration, opts, rule):  # stands in for AdaptationBrain.test
+    ...     epoch = {"source_domain": 3, "target_entropy": 5}[rule]
+    ...     return dict(score=0.1 * epoch, h_score=0.0, accuracy=0.5, shared_accuracy=0.5,
+    ...                 unknown_accuracy=0.0, selected_epoch=epoch, threshold=0.2)
+    >>> out = selection_alternatives(SimpleNamespace(test=test), ["source_domain", "target_entropy"],
+    ...                              {"target_test": "test set"}, "calibration", {"test_dataloader_opts": {}})
+    >>> {rule: (res["selected_epoch"], round(res["score"], 2)) for rule, res in out.items()}
+    {'source_domain': (3, 0.3), 'target_entropy': (5, 0.5)}
+    >>> "threshold" in out["source_domain"]
+    False
     """
     keys = ("score", "h_score", "accuracy", "shared_accuracy", "unknown_accuracy", "selected_epoch")
     out = {}
@@ -249,7 +339,21 @@ def selection_alternatives(brain, rules, datasets, calibration, hparams):
 
 
 def records_to_lists(records):
-    """Per-sample (score, closed-set prediction, truth, rejection signals) lists of the test set."""
+    """Per-sample (score, closed-set prediction, truth, rejection signals) lists of the test set.
+
+    ``records``: one ``(scores, predictions, truth, signals)`` tuple of tensors
+    per test batch (``scores`` None for a closed-set method); the signals are
+    rounded to 5 digits.
+
+    Example
+    -------
+    >>> open_set = (torch.tensor([0.5, 0.25]), torch.tensor([0, 1]), torch.tensor([0, 2]),
+    ...             {"margin": torch.tensor([0.123456, 0.5])})
+    >>> closed_set = (None, torch.tensor([1]), torch.tensor([1]), {})
+    >>> lists = records_to_lists([open_set, closed_set])
+    >>> lists["score"], lists["closed_prediction"], lists["truth"], lists["signals"]
+    ([0.5, 0.25, None], [0, 1, 1], [0, 2, 1], {'margin': [0.12346, 0.5]})
+    """
     scores, preds, truth, signals = [], [], [], {}
     for s, p, t, sig in records:
         scores += s.tolist() if s is not None else [None] * len(p)
@@ -261,7 +365,22 @@ def records_to_lists(records):
 
 
 def diagnose(brain, summary, datasets):
-    """What the target labels say about the run's label-free quantities (reporting only)."""
+    """What the target labels say about the run's label-free quantities (reporting only).
+
+    The AUROC of every rejection signal; for an open-set run, the shares of
+    shared and private test clips rejected; the brain's own
+    ``label_diagnostics``; AMLS's pseudo-label precision per epoch.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> summary = {"classes": ["a", "b"], "shared_classes": ["a"], "threshold": 0.5,
+    ...            "records": {"score": [0.9, 0.6, 0.1], "truth": [0, 0, 2],
+    ...                        "signals": {"margin": [0.8, 0.2, 0.4]}}}
+    >>> out = diagnose(SimpleNamespace(), summary, {})
+    >>> out["signal_auroc"], out["shared_rejected"], out["private_rejected"]
+    ({'margin': 0.5}, 0.0, 1.0)
+    """
     rec = summary["records"]
     is_shared = shared_mask(summary)
     out = {"note": "uses target labels, for reporting only",
@@ -279,7 +398,20 @@ def diagnose(brain, summary, datasets):
 
 
 def load_hparams(hparams_file, overrides=None):
-    """hyperpyyaml's load of ``hparams_file`` (its ``extends`` applied: :mod:`amls_speech.hparams_inheritance`)."""
+    """hyperpyyaml's load of ``hparams_file``, ``extends`` applied (:mod:`amls_speech.hparams_inheritance`).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with open(os.path.join(folder, "base.yaml"), "w") as f:
+    ...         _ = f.write("seed: 0\\nlr: 0.1\\nout: !ref results/<seed>\\n")
+    ...     with open(os.path.join(folder, "child.yaml"), "w") as f:
+    ...         _ = f.write("extends: base.yaml\\nlr: 0.01\\n")
+    ...     hparams = load_hparams(os.path.join(folder, "child.yaml"), {"seed": 3})
+    >>> hparams["lr"], hparams["out"]
+    (0.01, 'results/3')
+    """
     return load_hyperpyyaml(read_hparams(hparams_file), overrides or {})
 
 
@@ -288,6 +420,18 @@ def save_hparams(hparams_file, overrides, folder):
 
     The same file SpeechBrain's ``create_experiment_directory`` writes (without
     its logging set-up); :mod:`amls_speech.inference` loads a finished run from it.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "run.yaml")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("seed: 0\\nout: !ref results/<seed>\\n")
+    ...     save_hparams(path, {"seed": 3}, folder)
+    ...     lines = open(os.path.join(folder, "hyperparams.yaml")).read().splitlines()
+    >>> lines[0].endswith('run.yaml with overrides {"seed": 3}'), lines[2:]
+    (True, ['seed: 3', 'out: results/3'])
     """
     resolved = resolve_references(read_hparams(hparams_file), overrides or {}).getvalue()
     header = "# Generated from %s with overrides %s\n# yamllint disable\n" % (

@@ -144,8 +144,19 @@ def threshold_label(record):
 def oracle_score(record):
     """The best ``score`` over all rejection thresholds, chosen with the test labels.
 
-    Only for open-set records (those with rejection scores); an upper bound on
-    what the label-free rule could reach with the same model.
+    Only for open-set records (those with rejection scores; None for the
+    others); an upper bound on what the label-free rule could reach with the
+    same model.
+
+    Example
+    -------
+    >>> rec = {"classes": ["a", "b"], "shared_classes": ["a"],
+    ...        "records": {"score": [0.9, 0.8, 0.1, 0.2], "closed_prediction": [0, 1, 0, 0],
+    ...                    "truth": [0, 0, 2, 2]}}
+    >>> oracle_score(rec)  # reject below 0.8: "a" 1 of 2 right, both private clips unknown
+    0.75
+    >>> oracle_score(dict(rec, records=dict(rec["records"], score=[None] * 4))) is None  # closed set
+    True
     """
     rec = record["records"]
     if not rec["score"] or rec["score"][0] is None:
@@ -158,7 +169,18 @@ def rejection_auroc(record):
     """How well the rejection score ranks shared-class above private target samples.
 
     0.5 is no better than chance: then no threshold, label-free or oracle, can
-    reject private classes without losing shared ones. None for closed-set methods.
+    reject private classes without losing shared ones. None for closed-set
+    methods, and where the test set lacks shared or private samples.
+
+    Example
+    -------
+    >>> rec = {"classes": ["a", "b"], "shared_classes": ["a"],
+    ...        "records": {"score": [0.9, 0.8, 0.1, 0.2], "closed_prediction": [0, 1, 0, 0],
+    ...                    "truth": [0, 0, 2, 2]}}
+    >>> rejection_auroc(rec)  # both shared clips score above both private ones
+    1.0
+    >>> rejection_auroc(dict(rec, records=dict(rec["records"], score=[0.1, 0.2, 0.9, 0.8])))
+    0.0
     """
     rec = record["records"]
     if not rec["score"] or rec["score"][0] is None:
@@ -171,6 +193,14 @@ def rejection_auroc(record):
 
 
 def grouped(records, **match):
+    """The records whose keys equal ``match``, by ``(method, task)``.
+
+    Example
+    -------
+    >>> runs = [{"method": "amls", "task": "M2F", "n_shared": k} for k in (None, None, 4)]
+    >>> {key: len(runs) for key, runs in grouped(runs, n_shared=None).items()}
+    {('amls', 'M2F'): 2}
+    """
     groups = defaultdict(list)
     for r in records:
         if all(r.get(k) == v for k, v in match.items()):
@@ -194,7 +224,27 @@ def table1(records):
     """Markdown: methods x tasks, mean ± std of the score, then the other metrics.
 
     Where the cells rest on different numbers of runs (a benchmark still
-    running), each cell says how many.
+    running), each cell says how many. Open-set methods get oracle-threshold
+    and AUROC rows (:func:`oracle_score`, :func:`rejection_auroc`); the
+    ``n_shared`` sweep runs are left out.
+
+    Example
+    -------
+    >>> def run(method, seed, score, rejection=None):
+    ...     return {"task": "M2F", "method": method, "seed": seed, "score": score, "h_score": score,
+    ...             "accuracy": score, "shared_accuracy": score, "unknown_accuracy": 0.0,
+    ...             "checkpoint_selection": "last", "threshold_rule": "otsu" if rejection else "none",
+    ...             "classes": ["a", "b"], "shared_classes": ["a"],
+    ...             "records": {"score": rejection or [None] * 4, "closed_prediction": [0, 1, 0, 0],
+    ...                         "truth": [0, 0, 2, 2]}}
+    >>> runs = [run("source_only", 0, 0.2), run("source_only", 1, 0.4),
+    ...         run("amls", 0, 0.5, rejection=[0.9, 0.8, 0.1, 0.2])]
+    >>> print("\\n".join(table1(runs).splitlines()[2:7]))
+    | method | selection | M2F |
+    | --- | --- | --- |
+    | Source | last, threshold: none | 30.0 ± 10.0 (n=2) |
+    | AMLS | last, threshold: otsu | 50.0 ± 0.0 (n=1) |
+    | AMLS (oracle threshold) | threshold chosen on target TEST labels | 75.0 ± 0.0 (n=1) |
     """
     main = [r for r in records if not r.get("n_shared")]
     groups = grouped(main)
@@ -247,7 +297,21 @@ def table1(records):
 def diagnostics_table(records):
     """Markdown: AUROC of every rejection signal, rejection rates, AMLS pseudo-label precision.
 
-    All of it reads target labels (reporting only); the text says so.
+    All of it reads target labels (reporting only); the text says so. Empty
+    without open-set records that carry ``diagnostics``.
+
+    Example
+    -------
+    >>> rec = {"task": "M2F", "method": "amls", "seed": 0, "classes": ["a", "b"], "shared_classes": ["a"],
+    ...        "diagnostics": {"signal_auroc": {"margin": 0.75, "delta_t": 1.0}, "shared_rejected": 0.0,
+    ...                        "private_rejected": 0.5,
+    ...                        "pseudo_labels": [{"epoch": 1, "admitted": 0.5, "precision": 1.0,
+    ...                                           "private_share": None}]}}
+    >>> lines = diagnostics_table([rec]).splitlines()
+    >>> print(lines[5])
+    | M2F | AMLS | 75.0 ± 0.0 | n/a | n/a | 100.0 ± 0.0 | n/a | 0.0 ± 0.0 | 50.0 ± 0.0 |
+    >>> print(lines[-1])  # epoch 1: half the clips admitted, all rightly, no private share recorded
+    | M2F | 0 | 1: 50/100/- |
     """
     # closed-set and partial tasks have nothing to reject, disjoint ones nothing shared
     main = [r for r in records if not r.get("n_shared") and r.get("diagnostics") and r["shared_classes"]
@@ -289,7 +353,20 @@ CALIBRATIONS = (("otsu", "Otsu, held-out speakers"), ("otsu_training_clips", "Ot
 
 
 def calibration_table(records):
-    """Markdown: the score under each rejection-threshold calibration, same trained models."""
+    """Markdown: the score under each rejection-threshold calibration, same trained models.
+
+    Each cell rescores the records' test clips at the thresholds of their
+    ``threshold_alternatives`` (:func:`score_at_threshold`); empty without them.
+
+    Example
+    -------
+    >>> rec = {"task": "M2F", "method": "amls", "seed": 0, "score": 0.75, "classes": ["a", "b"],
+    ...        "shared_classes": ["a"], "threshold_alternatives": {"otsu": 0.5, "otsu_training_clips": 0.95},
+    ...        "records": {"score": [0.9, 0.8, 0.1, 0.2], "closed_prediction": [0, 1, 0, 0],
+    ...                    "truth": [0, 0, 2, 2]}}
+    >>> print(calibration_table([rec]).splitlines()[-1])  # 0.95 rejects every clip; no fixed value
+    | M2F | AMLS | 75.0 ± 0.0 | 75.0 ± 0.0 | 50.0 ± 0.0 | n/a |
+    """
     main = [r for r in records if not r.get("n_shared") and r.get("threshold_alternatives")]
     if not main:
         return ""
@@ -357,7 +434,18 @@ def shared_sweep_table(records):
 
 
 def relative_change(records, task="M2F"):
-    """Per shared class: mean relative change of accuracy vs source only, per method."""
+    """Per shared class: mean relative change of accuracy vs source only, per method.
+
+    ``{method: {class: change}}`` over the main runs (no ``n_shared``) of
+    ``task``; empty without a source-only run.
+
+    Example
+    -------
+    >>> runs = [{"task": "M2F", "method": m, "shared_classes": ["a", "b"], "per_class": acc}
+    ...         for m, acc in (("source_only", {"a": 0.5, "b": 0.8}), ("amls", {"a": 0.75, "b": 0.4}))]
+    >>> {m: {c: round(float(v), 2) for c, v in change.items()} for m, change in relative_change(runs).items()}
+    {'amls': {'a': 0.5, 'b': -0.5}}
+    """
     main = [r for r in records if not r.get("n_shared") and r["task"] == task]
     base = [r for r in main if r["method"] == "source_only"]
     if not base:
@@ -374,7 +462,23 @@ def relative_change(records, task="M2F"):
 
 
 def plot_figure3(records, out_dir, task="M2F"):
-    """Writes fig3_relative_change.png and fig3_shared_sweep.png (what data exist for)."""
+    """Writes fig3_relative_change.png and fig3_shared_sweep.png (what data exist for).
+
+    Returns the names of the files written: the relative change per shared
+    class (:func:`relative_change`) where ``task`` has source-only runs, the
+    score against |C_shared| (:func:`scores_by_shared`) where a method ran at
+    several sizes.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> runs = [{"task": "M2F", "method": m, "n_shared": None, "shared_classes": ["a", "b"], "score": 0.5,
+    ...          "per_class": {"a": acc, "b": 0.5}} for m, acc in (("source_only", 0.4), ("amls", 0.6))]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     plot_figure3(runs, Path(folder))
+    ['fig3_relative_change.png']
+    """
     plt = pyplot()
     written = []
     data = ", ".join(sorted({r.get("data", "unknown data") for r in records if r["task"] == task}))
@@ -433,7 +537,21 @@ def pooled_confusion(records):
 
 
 def plot_confusions(records, out_dir):
-    """Writes confusion_<task>.png per task: one panel per method, pooled over seeds."""
+    """Writes confusion_<task>.png per task: one panel per method, pooled over seeds.
+
+    Returns the names of the files written (:func:`pooled_confusion` of the
+    main runs, those without ``n_shared``).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> runs = [{"task": "M2F", "method": m, "labels": ["a", "unknown"], "confusion": [[2, 0], [1, 1]]}
+    ...         for m in ("source_only", "amls")]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     plot_confusions(runs, Path(folder))
+    ['confusion_M2F.png']
+    """
     plt = pyplot()
     written = []
     main = [r for r in records if not r.get("n_shared") and "confusion" in r]
@@ -459,7 +577,13 @@ def plot_confusions(records, out_dir):
 
 
 def pyplot():
-    """``matplotlib.pyplot`` on the file-only Agg backend, imported at the first plot, not at start-up."""
+    """``matplotlib.pyplot`` on the file-only Agg backend, imported at the first plot, not at start-up.
+
+    Example
+    -------
+    >>> pyplot().get_backend().lower()
+    'agg'
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -469,7 +593,19 @@ def pyplot():
 
 
 def save_figure(fig, path):
-    """Lays ``fig`` out, writes it to ``path`` (120 dpi) and closes it; returns ``path``."""
+    """Lays ``fig`` out, writes it to ``path`` (120 dpi) and closes it; returns ``path``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> fig, ax = pyplot().subplots()
+    >>> _ = ax.plot([0, 1], [1, 0])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_figure(fig, Path(folder) / "line.png")
+    ...     path.name, path.stat().st_size > 1000, pyplot().fignum_exists(fig.number)
+    ('line.png', True, False)
+    """
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     pyplot().close(fig)
@@ -597,6 +733,7 @@ def closed_set_table(records, title="Closed-set tasks (the DANN paper's Table 1 
         return max(fits, key=lambda b: len(settings_of[b])) if fits else None
 
     def baseline(method, v, t):  # at that baseline's own selection rule
+        """Seed -> accuracy of ``method``'s variant closest to v on task t, or None where it has none."""
         b = closest(METHOD_NAMES[method], v, t)
         return by[(b, own[b], t)] if b else None
 
@@ -635,6 +772,16 @@ def tables(records):
     the open-set tables would repeat their accuracy as a score. A task is
     open-set when any of its runs is (its oracle alone has only the shared
     classes).
+
+    Example
+    -------
+    >>> digits = [{"task": "MN2UC", "method": m, "seed": 0, "accuracy": a, "classes": list("ab"),
+    ...            "shared_classes": list("ab")} for m, a in (("source_only", 0.5), ("dann", 0.7))]
+    >>> text = tables(digits)
+    >>> "Closed-set tasks" in text, "Target test score" in text  # no open-set table
+    (True, False)
+    >>> print(text.splitlines()[-1])
+    | DANN | last | 70.0 ± 0.0 |
     """
     # by task, not by record: the oracle of an open-set task has only its shared classes
     partial = [r for r in records if is_partial(r["task"])]
@@ -762,7 +909,19 @@ def run_file_name(record):
 
 
 def load_records(paths):
-    """The records of ``results.json`` files (lists of records) and of per-run files (one record each)."""
+    """The records of ``results.json`` files (lists of records) and of per-run files (one record each).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     results = os.path.join(folder, "results.json")
+    ...     single = os.path.join(folder, "M2F_amls_seed2.json")
+    ...     _ = write_json_atomic(results, [{"seed": 0}, {"seed": 1}])
+    ...     _ = write_json_atomic(single, {"seed": 2})
+    ...     load_records([results, single])
+    [{'seed': 0}, {'seed': 1}, {'seed': 2}]
+    """
     records = []
     for path in paths:
         with open(path) as f:
@@ -838,12 +997,29 @@ def main(argv=None):
 
 
 def write_all(records, out_dir):
-    """table.md plus the Figure 3 plots and the confusion matrices."""
+    """Writes ``out_dir/table.md`` (:func:`tables`), the Figure 3 plots and the confusion matrices.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> runs = [{"task": "MN2UC", "method": m, "seed": 0, "accuracy": a, "classes": list("ab"),
+    ...          "shared_classes": list("ab"), "per_class": {"a": a, "b": a}, "labels": ["a", "b", "unknown"],
+    ...          "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 0]]}
+    ...         for m, a in (("source_only", 0.5), ("dann", 0.7))]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     write_all(runs, Path(folder))
+    ...     text = (Path(folder) / "table.md").read_text()
+    ...     sorted(os.listdir(folder))
+    ['confusion_MN2UC.png', 'table.md']
+    >>> text.splitlines()[0], text.splitlines()[-1]
+    ('# amls-bench results', 'Plots: confusion_MN2UC.png')
+    """
     text = "# amls-bench results\n\n" + tables(records)
     plots = plot_figure3(records, out_dir) + plot_confusions(records, out_dir)
     if plots:
         text += "\nPlots: " + ", ".join(plots) + "\n"
-    (out_dir / "table.md").write_text(text)
+    write_text_atomic(out_dir / "table.md", text)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,19 @@ from speechbrain.utils.checkpoints import mark_as_loader, mark_as_saver, registe
 
 
 def rng_states():
-    """The states of torch's (CPU and CUDA), numpy's and Python's global generators."""
+    """The states of torch's (CPU and CUDA), numpy's and Python's global generators.
+
+    ``cuda`` is None where CUDA is not available; :func:`set_rng_states`
+    restores them all.
+
+    Example
+    -------
+    >>> states = rng_states()
+    >>> sorted(states), states["numpy"][0]
+    (['cuda', 'numpy', 'python', 'torch'], 'MT19937')
+    >>> bool(torch.equal(states["torch"], torch.get_rng_state()))
+    True
+    """
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
@@ -85,10 +97,12 @@ class TrainingState:
 
     @mark_as_saver
     def save(self, path):
+        """Writes the generator states and ``brain.resume_state()`` to ``path``."""
         torch.save({"rng": rng_states(), "brain": self.brain.resume_state()}, path)
 
     @mark_as_loader
     def load(self, path, end_of_epoch=True, device=None):
+        """Stashes the state saved at ``path`` until :meth:`apply`; the other arguments are unused."""
         del end_of_epoch, device  # the Brain knows where in the epoch it resumes
         # the run's own checkpoint (a numpy generator state needs full unpickling)
         self.pending = torch.load(path, weights_only=False)

@@ -94,6 +94,7 @@ class PairedSampler(torch.utils.data.Sampler):
         self.epoch = 0
 
     def set_epoch(self, epoch):
+        """Picks the epoch whose pairs the next iteration yields."""
         self.epoch = epoch
 
     def __len__(self):

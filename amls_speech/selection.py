@@ -153,6 +153,14 @@ def otsu_threshold(values, bins=64):
     return float(edges[1:-1][np.argmax(between)])
 
 
+THRESHOLD_RULES = ("fixed", "otsu")
+
+
+def _check_rule(rule):
+    if rule not in THRESHOLD_RULES:
+        raise ValueError("unknown threshold rule %r; use one of %s" % (rule, list(THRESHOLD_RULES)))
+
+
 def choose_threshold(rule, values, fixed=None):
     """Applies a named rule: ``otsu`` (label-free split) or ``fixed`` (a constant).
 
@@ -169,9 +177,8 @@ def choose_threshold(rule, values, fixed=None):
         if fixed is None:
             raise ValueError("the 'fixed' threshold rule needs a value")
         return float(fixed)
-    if rule == "otsu":
-        return otsu_threshold(values)
-    raise ValueError("unknown threshold rule %r; use one of ['fixed', 'otsu']" % rule)
+    _check_rule(rule)
+    return otsu_threshold(values)
 
 
 class EpochThreshold(torch.nn.Module):
@@ -190,7 +197,8 @@ class EpochThreshold(torch.nn.Module):
     fixed : float
         The value for the ``fixed`` rule.
     offset : float
-        Added to the chosen value (a stricter cut for a positive offset).
+        Added to each epoch's Otsu split (a stricter cut for a positive
+        offset); the ``fixed`` rule uses ``fixed`` as it is, from the start.
 
     Example
     -------
@@ -206,25 +214,34 @@ class EpochThreshold(torch.nn.Module):
     def __init__(self, rule="otsu", fixed=None, offset=0.0):
         super().__init__()
         self.rule, self.fixed, self.offset = rule, fixed, offset
-        start = float("inf") if rule != "fixed" else float(fixed)
+        _check_rule(rule)  # here, not at the end of the first epoch
+        start = choose_threshold(rule, [], fixed) if rule == "fixed" else float("inf")
         self.register_buffer("threshold", torch.tensor(start))
         self._seen = []
 
     @property
     def value(self):
+        """The current threshold, as a float."""
         return float(self.threshold)
 
     def observe(self, weights):
+        """Keeps a batch's weights (detached, on the CPU) for the next :meth:`update`."""
         self._seen.append(weights.detach().float().cpu())
 
     def get_extra_state(self):
+        """The weights observed since the last update, for the module's ``state_dict``."""
         # the weights seen so far this epoch: a mid-epoch checkpoint keeps them
         return torch.cat(self._seen) if self._seen else torch.zeros(0)
 
     def set_extra_state(self, state):
+        """Puts back the weights that :meth:`get_extra_state` returned."""
         self._seen = [state] if len(state) else []
 
     def update(self):
+        """The rule on the weights observed since the last update, plus ``offset``; then forgets them.
+
+        The ``fixed`` rule, or an epoch without weights, leaves the threshold as it is.
+        """
         if self.rule != "fixed" and self._seen:
             values = torch.cat(self._seen).numpy()
             self.threshold.fill_(choose_threshold(self.rule, values, self.fixed) + self.offset)

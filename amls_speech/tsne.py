@@ -63,7 +63,14 @@ def embed_domains(hparams, run_opts=None):
 
 
 def project(z, seed=0):
-    """2-D t-SNE of ``z`` (perplexity capped for small sets)."""
+    """2-D t-SNE of ``z`` (perplexity capped for small sets), seeded.
+
+    Example
+    -------
+    >>> z = np.random.default_rng(0).normal(size=(12, 4))
+    >>> project(z).shape
+    (12, 2)
+    """
     from sklearn.manifold import TSNE
 
     perplexity = float(min(30, max(2, (len(z) - 1) // 3)))
@@ -71,7 +78,24 @@ def project(z, seed=0):
 
 
 def plot(panels, path, title):
-    """``panels``: (name, xy, domain, label_set) per method; one subplot each."""
+    """Writes the figure to ``path`` and returns it: one subplot per ``(name, xy, domain, label_set)`` panel.
+
+    Each panel shows the points of :data:`GROUPS`: source clips, then target
+    clips of the shared and of the private classes, in their colours.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> xy = np.random.default_rng(0).normal(size=(6, 2))
+    >>> domain = np.array(["source"] * 3 + ["target"] * 3)
+    >>> label_set = np.array(["shared", "source_private", "shared", "shared"] + ["target_private"] * 2)
+    >>> panels = [("source_only", xy, domain, label_set), ("amls", xy, domain, label_set)]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = plot(panels, Path(folder) / "tsne.png", "M2F seed 0")
+    ...     path.name, path.stat().st_size > 1000
+    ('tsne.png', True)
+    """
     fig, axes = pyplot().subplots(1, len(panels), figsize=(4.2 * len(panels), 4.4), squeeze=False)
     for ax, (name, xy, domain, label_set) in zip(axes[0], panels):
         for dom, sets, colour, marker, legend in GROUPS:
@@ -87,6 +111,7 @@ def plot(panels, path, title):
 
 
 def main(argv=None):
+    """``python -m amls_speech.tsne HPARAMS... [--out PNG] [--set KEY=VALUE]``: one panel per trained run."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("hparams", nargs="+", help="one hparams file per panel (each run must be trained)")
     p.add_argument("--out", default="tsne.png")

@@ -73,6 +73,7 @@ def corpus_files(folder, n):
 
 
 def librosa_mfcc(librosa, wav):
+    """librosa's ``(40, frames)`` MFCCs of ``wav``, our settings (``librosa``: the module, imported late)."""
     return librosa.feature.mfcc(
         y=wav, sr=SR, n_mfcc=40, n_mels=40, n_fft=400, hop_length=160, win_length=400,
         window="hamming",
@@ -90,6 +91,7 @@ def set_threads(n):
 
 
 def main(argv=None):
+    """Command line (see the module docstring): set the threads, then :func:`run` in a temporary folder."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=200, help="clips per pass (default 200)")
     p.add_argument("--n_multi", type=int, default=20,
@@ -144,25 +146,30 @@ def run(args, work):
     # ------------------------------------------------------------- methods
     # Each method processes a list of clips and returns how many it processed.
     def ours_single(clips=wavs_t):
+        """Our extractor, one clip per call."""
         for w in clips:
             extractor(w)
         return len(clips)
 
     def ours_batch():
+        """Our extractor on all the clips as one batch."""
         extractor(batch)
         return len(batch)
 
     def with_librosa(clips=wavs_np):
+        """librosa, one clip per call."""
         for w in clips:
             librosa_mfcc(librosa, w)
         return len(clips)
 
     def read_only():
+        """Decode every wav file, no features."""
         for path in paths:
             read_waveform(path, SR)
         return len(paths)
 
     def no_cache():
+        """The pipeline without cache: read, fix length, MFCC."""
         for path in paths:
             pipe.compute(path)
         return len(paths)
@@ -170,6 +177,7 @@ def run(args, work):
     cached = {}
 
     def cold_cache():
+        """The pipeline on a fresh, empty cache (compute and save), kept for ``warm_cache``."""
         folder = tempfile.mkdtemp(dir=work)  # a fresh, empty cache each repetition
         cached["pipe"] = FeaturePipeline(extractor, seconds=1.0, cache_folder=folder)
         for path in paths:
@@ -177,12 +185,16 @@ def run(args, work):
         return len(paths)
 
     def warm_cache():
+        """The pipeline on the cache the last ``cold_cache`` filled (load only)."""
         for path in paths:
             cached["pipe"](path)
         return len(paths)
 
     def all_cores(fn, clips):
+        """A method running ``fn`` on the first ``--n_multi`` of ``clips`` with every core allowed."""
+
         def run_all_cores():
+            """``fn`` with ``cores`` threads; the ``--threads`` cap is restored afterwards."""
             set_threads(cores)
             try:
                 return fn(clips[: args.n_multi])

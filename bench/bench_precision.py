@@ -61,6 +61,7 @@ def make_batches(n, batch_size):
     gen = torch.Generator().manual_seed(1234)
 
     def side(prefix, shift, k):
+        """One domain's PaddedBatch: ``batch_size`` random maps plus ``shift``, IDs ``<prefix><k>_<i>``."""
         return PaddedBatch([{"id": "%s%d_%d" % (prefix, k, i), "feats": torch.randn(*SHAPE, generator=gen) + shift,
                              "label_id": torch.randint(0, N_CLASSES, (1,), generator=gen)}
                             for i in range(batch_size)])
@@ -69,6 +70,19 @@ def make_batches(n, batch_size):
 
 
 def make_brain(method, precision, work, memory_format="nchw"):
+    """The gender recipe's CPU Brain of ``method``, set up as ``Brain.fit`` leaves it before its first step.
+
+    Arguments
+    ---------
+    method : str
+        ``recipes/gender/hparams/<method>.yaml``.
+    precision : str
+        ``fp32`` or ``bf16`` (SpeechBrain's ``precision`` run option).
+    work : str
+        Temporary folder holding the ``results_root`` of every Brain.
+    memory_format : str
+        ``nchw``, or ``nhwc`` for ``channels_last`` convolution weights.
+    """
     import speechbrain as sb
 
     from amls_speech.recipe import load_hparams
@@ -92,11 +106,13 @@ def make_brain(method, precision, work, memory_format="nchw"):
 
 
 def step(brain, batch):
+    """One training step: count it, as ``Brain.fit`` does, then ``fit_batch``; returns the loss."""
     brain.step += 1  # as Brain.fit does before each fit_batch
     return brain.fit_batch(batch)
 
 
 def count_flops(brain, batch):
+    """FLOPs of one training step (convolutions and matrix products, forward + backward); it runs the step."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with FlopCounterMode(display=False) as counter:
@@ -125,10 +141,12 @@ def compare(brains, batch):
 
 
 def label(variant):
+    """``"<precision>/<format>"`` of a ``(precision, format)`` variant."""
     return "%s/%s" % variant
 
 
 def main(argv=None):
+    """Command line (see the module docstring): build, compare and time every variant, then :func:`report`."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     p.add_argument("--steps", type=int, default=20, help="timed steps per turn (default 20)")
@@ -180,6 +198,7 @@ def main(argv=None):
 
 
 def report(args, methods, variants, times, per_round, flops, numerics, sb_version):
+    """Print the tables of step times, ratios and numerics; also write them to ``--json`` when given."""
     print()
     print("bench_precision: Brain.fit_batch of recipes/gender/hparams/{%s}.yaml, batch %d + %d of %dx%d, "
           "%d rounds x (%d warm-up + %d timed steps) per variant; torch threads %d of %d cores, cpu capability %s, "

@@ -88,6 +88,7 @@ def prepare_once(data, genders, save, prepare=True):
 
 
 def main(argv=None):
+    """Command line (see the module docstring): one preparation per size, the table; returns the numbers."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="10000,30000,100000", help="files per tree, comma-separated")
     args = p.parse_args(argv)

@@ -53,6 +53,7 @@ def one_round(python, args, env):
 
 
 def main(argv=None):
+    """Command line (see the module docstring): ``--rounds`` rounds of :func:`one_round`, then the table."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--python", action="append", required=True, help="an environment's python (give two or more)")
     p.add_argument("--rounds", type=int, default=3)

@@ -69,6 +69,7 @@ def rss_mb():
 
 
 def peak_rss_mb():
+    """Peak resident set size of this process so far, in MiB (Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
@@ -79,6 +80,7 @@ def minor_faults():
 
 
 def synchronize(device):
+    """Wait for the work queued on a CUDA device, so that a time reading includes it; nothing on CPU."""
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
 
@@ -95,6 +97,7 @@ class Clock:
         self.enabled, self.device, self.blocked = enabled, device, 0.0
 
     def turn(self):
+        """Hand the parent the turn and block until it answers; the wait is not counted."""
         if not self.enabled:
             return
         synchronize(self.device)
@@ -106,6 +109,7 @@ class Clock:
         self.blocked += time.perf_counter() - t0
 
     def now(self):
+        """Seconds on the stopwatch: ``perf_counter`` (after a device sync) less the time spent blocked."""
         synchronize(self.device)
         return time.perf_counter() - self.blocked
 
@@ -150,6 +154,7 @@ def load(args, work, result):
 
 # ------------------------------------------------------------------ variants
 def run_brain(args, work, result, clock):
+    """The ``brain`` variant: the recipe's datasets and ``DANN.fit``, then its data path; fills ``result``."""
     t_setup = clock.now()
     import speechbrain as sb
 
@@ -164,6 +169,10 @@ def run_brain(args, work, result, clock):
     table = {}
 
     def manifest(name, feats, labels):
+        """Writes ``<name>.csv``, one empty wav per item mapped to its tensor in ``table``; returns its path.
+
+        Without ``labels`` (the target) every row is labelled ``c00``.
+        """
         folder = os.path.join(work, name)
         os.makedirs(folder)
         path = os.path.join(work, name + ".csv")
@@ -190,7 +199,10 @@ def run_brain(args, work, result, clock):
     device = args.device
 
     class TimedBrain(hparams["brain_class"]):
+        """The recipe's Brain whose hooks also take turns, time the steps and epochs and record the losses."""
+
         def on_stage_start(self, stage, epoch=None):
+            """Before a training epoch, also waits for the turn and starts the epoch's clock."""
             if stage == sb.Stage.TRAIN:
                 if epoch == 1:
                     result.update(setup_s=clock.now() - t_setup, rss_before_mb=rss_mb())
@@ -202,10 +214,12 @@ def run_brain(args, work, result, clock):
             super().on_stage_start(stage, epoch)
 
         def on_fit_batch_start(self, batch, should_step):
+            """Also reseeds the global RNG as the bare loop does, so that the dropout masks are the same."""
             torch.manual_seed(STEP_SEED + (self.epoch - 1) * 100003 + self.step)  # as the bare loop
             super().on_fit_batch_start(batch, should_step)
 
         def on_fit_batch_end(self, batch, outputs, loss, should_step):
+            """Records the loss and (epochs 2+) the step time, then hands over the turn."""
             self._losses.append(loss.detach())
             if self.epoch >= 2:
                 step_times.append(clock.now() - self._last)
@@ -213,6 +227,7 @@ def run_brain(args, work, result, clock):
             self._last = clock.now()
 
         def on_stage_end(self, stage, stage_loss, epoch=None):
+            """After a training epoch, also records its time and mean loss."""
             super().on_stage_end(stage, stage_loss, epoch)
             if stage == sb.Stage.TRAIN:
                 times.append(clock.now() - self._t0)
@@ -237,6 +252,7 @@ def run_brain(args, work, result, clock):
                                    collate_fn=PairedBatch.collate, **opts)
 
     def data_epoch():
+        """One pass of the recipe's loader, each batch moved to the device."""
         for batch in loader:
             batch.to(device)
 
@@ -244,6 +260,7 @@ def run_brain(args, work, result, clock):
 
 
 def run_bare(args, work, result, clock):
+    """The ``bare`` variant: the same maths as a plain loop over stacked tensors, then its data path."""
     t_setup = clock.now()
     import torch.nn.functional as F
 
@@ -260,6 +277,7 @@ def run_bare(args, work, result, clock):
     pair_sampler = PairedSampler(n, n, seed=hparams["seed"])
 
     def epoch_pairs(epoch):
+        """The ``(source, target)`` index pairs of ``epoch``, in the Brain's sampler order, on the device."""
         pair_sampler.set_epoch(epoch)
         return torch.tensor(list(pair_sampler)).to(device)
 
@@ -308,6 +326,7 @@ def run_bare(args, work, result, clock):
                   faults_per_step=(minor_faults() - result["faults_before"]) / ((args.epochs - 1) * steps))
 
     def data_epoch():
+        """One pass of the batch indexing alone (no model)."""
         pairs = epoch_pairs(1)
         for step in range(1, steps + 1):
             idx, tdx = pairs[(step - 1) * batch : step * batch].T
@@ -317,6 +336,7 @@ def run_bare(args, work, result, clock):
 
 
 def child(args):
+    """Child mode (``--variant``): one variant, in lock-step unless ``--alone``; prints a ``RESULT`` line."""
     torch.set_num_threads(args.threads)
     clock = Clock(enabled=not args.alone, device=args.device)
     clock.turn()  # setup counts too: wait for the turn
@@ -381,6 +401,7 @@ def run_pair(args, order, logdir):
 
 
 def main(argv=None):
+    """Command line (see the module docstring): ``--repeats`` lock-step pairs, then :func:`report`."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=320, help="items per domain (default 320 = 10 steps of 32)")
     p.add_argument("--epochs", type=int, default=3, help="epochs per run (>= 2; default 3)")

@@ -29,6 +29,7 @@ from amls_speech.schedules import Progress  # noqa: E402
 
 
 def grad_norm(parameters):
+    """l2 norm of the gradients of ``parameters`` taken together (0.0 when none has one)."""
     grads = [p.grad.pow(2).sum() for p in parameters if p.grad is not None]
     return float(torch.stack(grads).sum().sqrt()) if grads else 0.0
 
@@ -60,6 +61,7 @@ def term_scales(hparams_file, overrides, batches=1):
 
 
 def main(argv=None):
+    """Command line (see the module docstring): print the table of :func:`term_scales`."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("hparams")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")

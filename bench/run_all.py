@@ -60,6 +60,7 @@ def flops_per_training_step(batch_size):
 
 
 def main(argv=None):
+    """Runs the three benchmarks, writes the headline figures to ``--out`` (JSON) and returns them."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join(HERE, "results.json"))
     p.add_argument("--quick", action="store_true", help="smaller runs (a check that it all works)")

@@ -115,6 +115,7 @@ def write_csv_atomic(path, rows, fieldnames=MANIFEST_FIELDS):
     """
 
     def write(f):
+        """Write the header, then every row, to the open temporary file ``f``."""
         writer = csv.DictWriter(f, fieldnames=list(fieldnames), lineterminator="\n")
         writer.writeheader()
         for row in rows:
@@ -206,6 +207,7 @@ def normalise_args(args):
     """
 
     def default(o):
+        """JSON fallback: an object's ``to_dict()``; anything else is a ``TypeError``."""
         if hasattr(o, "to_dict"):
             return o.to_dict()
         raise TypeError("cannot record %r in %s" % (o, STAMP_NAME))
@@ -376,6 +378,7 @@ def run_preparation(save_folder, args, build_fn, task="data", fieldnames=MANIFES
     counts = {}
 
     def counted(name, rows):  # streamed rows are counted as they are written
+        """Yield ``rows`` unchanged, counting them into ``counts[name]`` for the log."""
         counts[name] = 0
         for row in rows:
             counts[name] += 1
@@ -714,7 +717,21 @@ def parse_mapping(text, none_words=("none", "drop", "")):
 
 
 def setup_cli_logging():
-    """Log INFO messages to stderr (used by the ``__main__`` blocks)."""
+    """Log INFO messages to stderr (used by the ``__main__`` blocks).
+
+    A no-op when the root logger already has a handler (``logging.basicConfig``).
+
+    Example
+    -------
+    >>> root = logging.getLogger()
+    >>> saved = root.handlers[:], root.level
+    >>> root.handlers = []
+    >>> setup_cli_logging()
+    >>> record = logging.makeLogRecord({"name": "data_prep.x", "levelname": "INFO", "msg": "done"})
+    >>> logging.getLevelName(root.level), root.handlers[0].format(record)
+    ('INFO', 'INFO data_prep.x: done')
+    >>> root.handlers, root.level = saved
+    """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 

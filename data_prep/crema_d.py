@@ -141,6 +141,20 @@ def list_crema_d(root):
         ``<root>/AudioWAV`` does not exist.
     ValueError
         A malformed file name or unknown emotion code (naming the file).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> (Path(tmp.name) / "AudioWAV").mkdir()
+    >>> for name in ("1002_IEO_SAD_LO.wav", "1001_DFA_ANG_XX.wav", "README.txt"):
+    ...     (Path(tmp.name) / "AudioWAV" / name).touch()  # only the names are read
+    >>> _ = (Path(tmp.name) / "VideoDemographics.csv").write_text(
+    ...     "ActorID,Age,Sex,Race,Ethnicity\\n1001,51,Male,Caucasian,Not Hispanic\\n")
+    >>> [(r.actor, r.sentence, r.emotion, r.level, r.sex) for r in list_crema_d(tmp.name)]
+    [('1001', 'DFA', 'ANG', 'XX', 'male'), ('1002', 'IEO', 'SAD', 'LO', 'unknown')]
+    >>> tmp.cleanup()
     """
     wav_dir = os.path.join(root, "AudioWAV")
     if not os.path.isdir(wav_dir):
@@ -168,6 +182,10 @@ def list_crema_d(root):
 
 
 def main(argv=None):
+    """``python data_prep/crema_d.py ROOT``: print the file and actor counts, then files per emotion.
+
+    Returns the exit status (2 with a usage line unless exactly one argument is given).
+    """
     return corpus_summary_main(
         argv, "usage: python data_prep/crema_d.py CREMA_D_ROOT", list_crema_d, "files",
         lambda code: "%s %-8s" % (code, CREMA_EMOTIONS[code]),

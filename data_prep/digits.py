@@ -97,6 +97,7 @@ def write_domain(out, splits, arguments, description):
     out = Path(out)
 
     def fill(tmp):
+        """Write every split's PNGs into the temporary domain folder ``tmp``; return the stamp."""
         data = splits() if callable(splits) else splits
         unknown = set(data) - set(SPLITS)
         if unknown:
@@ -199,6 +200,20 @@ def prepare_digits(data_folder, save_folder, source, target, partition=None):
     -------
     dict
         Manifest name -> path.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from data_prep.common import read_manifest
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> data = os.path.join(tmp.name, "digits")
+    >>> splits = {s: (np.zeros((2, 8, 8), np.uint8), [3, 4]) for s in SPLITS}
+    >>> for domain in ("mnist", "usps"):
+    ...     _ = write_domain(os.path.join(data, domain), splits, {}, "toy " + domain)
+    >>> paths = prepare_digits(data, os.path.join(tmp.name, "manifests"), "mnist", "usps")
+    >>> [(r["ID"], r["label"], r["class_number"]) for r in read_manifest(paths["target_test"])]
+    [('usps_test_3_test_00000', '3', '4'), ('usps_test_4_test_00001', '4', '5')]
+    >>> tmp.cleanup()
     """
     partition = partition if partition is not None else digit_partition()
     data_folder = os.path.abspath(data_folder)
@@ -214,6 +229,7 @@ def prepare_digits(data_folder, save_folder, source, target, partition=None):
             "stamps": {d: read_stamp(f, STAMP_NAME) for d, f in folders.items()}}
 
     def build():
+        """Rows of the four sets, each from one split of one domain; an empty set is an error."""
         hint = "the domain folder needs train/, valid/ and test/ with one folder per digit"
         sets = {}
         for name, domain, split, side in (
@@ -231,6 +247,7 @@ def prepare_digits(data_folder, save_folder, source, target, partition=None):
 
 
 def main(argv=None):
+    """Command line (see the module docstring): prepare one task, print the manifest paths as JSON."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_folder", required=True, help="holds one folder per digit domain")
     p.add_argument("--source", required=True)

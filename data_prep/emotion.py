@@ -190,6 +190,28 @@ def prepare_emotion(
     -------
     dict
         Manifest name -> absolute CSV path.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile as sf
+    >>> from data_prep.common import read_manifest
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> crema, ravdess = os.path.join(tmp.name, "CREMA-D"), os.path.join(tmp.name, "RAVDESS")
+    >>> os.makedirs(os.path.join(crema, "AudioWAV"))
+    >>> for name in ("1001_DFA_ANG_XX", "1001_DFA_DIS_XX", "1002_DFA_ANG_XX"):  # DIS: dropped
+    ...     sf.write(os.path.join(crema, "AudioWAV", name + ".wav"), np.zeros(160), 16000)
+    >>> for actor in ("01", "02"):  # emotion 05: angry
+    ...     os.makedirs(os.path.join(ravdess, "Actor_" + actor))
+    ...     wav = os.path.join(ravdess, "Actor_" + actor, "03-01-05-01-01-01-%s.wav" % actor)
+    ...     sf.write(wav, np.zeros(480), 48000)
+    >>> paths = prepare_emotion(crema, ravdess, os.path.join(tmp.name, "manifests"))
+    >>> for name in ("source_train", "source_valid", "target_adapt", "target_test"):
+    ...     print(name, [(r["label"], r["speaker"], r["duration"]) for r in read_manifest(paths[name])])
+    source_train [('Angry', '1002', '0.01')]
+    source_valid [('Angry', '1001', '0.01')]
+    target_adapt [('Angry', 'Actor_02', '0.01')]
+    target_test [('Angry', 'Actor_01', '0.01')]
+    >>> tmp.cleanup()
     """
     partition = partition if partition is not None else emotion_partition()
     cmap = check_emotion_map(
@@ -214,6 +236,7 @@ def prepare_emotion(
     }
 
     def build():
+        """List both corpora, map their emotions, split each by actor into two manifests."""
         crema = list_crema_d(crema_folder)
         ravdess = list_ravdess(ravdess_folder)
         source_items = [(r.path, cmap[r.emotion], "crema_d", r.actor) for r in crema if cmap[r.emotion]]
@@ -237,6 +260,7 @@ def prepare_emotion(
 
 
 def main(argv=None):
+    """Command line (see the module docstring): prepare the task, print the manifest paths as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--crema_folder", required=True, help="CREMA-D root (AudioWAV/ inside)")
     parser.add_argument("--ravdess_folder", required=True, help="RAVDESS root (Actor_XX/ inside)")

@@ -144,6 +144,29 @@ def prepare_mic2mic(
     -------
     dict
         Manifest name -> absolute CSV path.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile as sf
+    >>> from amls_speech.partitions import LabelPartition
+    >>> from data_prep.common import read_manifest
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for mic in ("matrix", "respeaker"):
+    ...     for word in ("no", "up", "yes"):
+    ...         os.makedirs(os.path.join(tmp.name, "mic2mic", mic, word))
+    ...         for spk in ("s1", "s2", "s3", "s4"):
+    ...             wav = os.path.join(tmp.name, "mic2mic", mic, word, spk + "_nohash_0.wav")
+    ...             sf.write(wav, np.zeros(160), 16000)
+    >>> partition = LabelPartition(["no", "up", "yes"], source_private=["no"], shared=["yes"])
+    >>> paths = prepare_mic2mic(os.path.join(tmp.name, "mic2mic"), os.path.join(tmp.name, "M2R"),
+    ...                         partition=partition)  # M (matrix) -> R (respeaker)
+    >>> for name in ("source_train", "source_valid", "target_adapt", "target_test"):
+    ...     print(name, [(r["domain"], r["label"], r["speaker"]) for r in read_manifest(paths[name])])
+    source_train [('M', 'no', 's4'), ('M', 'yes', 's4')]
+    source_valid [('M', 'no', 's3'), ('M', 'yes', 's3')]
+    target_adapt [('R', 'up', 's2'), ('R', 'yes', 's2')]
+    target_test [('R', 'up', 's1'), ('R', 'yes', 's1')]
+    >>> tmp.cleanup()
     """
     partition = partition if partition is not None else microphone_partition()
     mic_folders = dict(mic_folders) if mic_folders is not None else dict(DEFAULT_MIC_FOLDERS)
@@ -171,6 +194,7 @@ def prepare_mic2mic(
     }
 
     def build():
+        """List both microphones, keep each side's speakers and classes, split each in two."""
         src_items = list_mic_folder(os.path.join(data_folder, mic_folders[source]), partition.classes)
         tgt_items = list_mic_folder(os.path.join(data_folder, mic_folders[target]), partition.classes)
         if disjoint_speakers:
@@ -211,6 +235,7 @@ def prepare_mic2mic(
 
 
 def main(argv=None):
+    """Command line (see the module docstring): prepare one task, print the manifest paths as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data_folder", required=True, help="root with one folder per microphone")
     parser.add_argument("--save_folder", required=True)

@@ -124,6 +124,19 @@ def list_ravdess(root):
         No ``Actor_XX`` folder under ``root``.
     ValueError
         A malformed name or unknown emotion code (naming the file).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for rel in ("Actor_01/03-01-05-02-01-01-01.wav", "Actor_01/03-02-05-01-01-01-01.wav",
+    ...             "Actor_02/03-01-02-01-02-01-02.wav"):  # the second one is song
+    ...     (Path(tmp.name) / rel).parent.mkdir(exist_ok=True)
+    ...     (Path(tmp.name) / rel).touch()  # only the names are read
+    >>> [(r.actor, r.emotion, r.intensity, r.sex) for r in list_ravdess(tmp.name)]
+    [('01', 'angry', 'strong', 'male'), ('02', 'calm', 'normal', 'female')]
+    >>> tmp.cleanup()
     """
     if not os.path.isdir(root):
         raise FileNotFoundError("RAVDESS folder %s not found: check --ravdess_folder" % root)
@@ -161,6 +174,10 @@ def list_ravdess(root):
 
 
 def main(argv=None):
+    """``python data_prep/ravdess.py ROOT``: print the speech file and actor counts, then files per emotion.
+
+    Returns the exit status (2 with a usage line unless exactly one argument is given).
+    """
     return corpus_summary_main(
         argv, "usage: python data_prep/ravdess.py RAVDESS_ROOT", list_ravdess, "speech files",
         lambda emotion: "%-10s" % emotion,

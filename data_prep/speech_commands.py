@@ -197,6 +197,21 @@ def iter_speech_commands(data_folder, classes):
     Folders starting with ``_`` (``_background_noise_``) are skipped, as are
     word folders that are not in ``classes`` (logged). A class without a
     folder is an error.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for rel in ("yes/bbbb0002_nohash_0.wav", "yes/aaaa0001_nohash_1.wav", "no/aaaa0001_nohash_0.wav",
+    ...             "_background_noise_/white_noise.wav"):
+    ...     (Path(tmp.name) / rel).parent.mkdir(exist_ok=True)
+    ...     (Path(tmp.name) / rel).touch()  # only the names are read
+    >>> for item in iter_speech_commands(tmp.name, ["yes"]):  # "no" is not a class: skipped
+    ...     print(item)
+    ('yes/aaaa0001_nohash_1.wav', 'yes', 'aaaa0001')
+    ('yes/bbbb0002_nohash_0.wav', 'yes', 'bbbb0002')
+    >>> tmp.cleanup()
     """
     folders = list_word_folders(data_folder, "Speech Commands folder", "check --data_folder")
     missing = sorted(set(classes) - set(folders))
@@ -217,12 +232,48 @@ def iter_speech_commands(data_folder, classes):
 
 
 def list_speech_commands(data_folder, classes):
-    """:func:`iter_speech_commands` as a list."""
+    """:func:`iter_speech_commands` as a list.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for rel in ("yes/aaaa0001_nohash_0.wav", "no/aaaa0001_nohash_0.wav", "no/bbbb0002_nohash_0.wav"):
+    ...     (Path(tmp.name) / rel).parent.mkdir(exist_ok=True)
+    ...     (Path(tmp.name) / rel).touch()  # only the names are read
+    >>> [speaker for _, _, speaker in list_speech_commands(tmp.name, ["no", "yes"])]
+    ['aaaa0001', 'bbbb0002', 'aaaa0001']
+    >>> list_speech_commands(tmp.name, ["up"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: no word folder for class(es) ['up'] in ...
+    >>> tmp.cleanup()
+    """
     return list(iter_speech_commands(data_folder, classes))
 
 
 def read_official_list(data_folder, name):
-    """The set of ``<word>/<file>.wav`` entries of an official list file."""
+    """The set of ``<word>/<file>.wav`` entries of an official list file.
+
+    Blank lines are ignored and Windows separators (``\\``) read as ``/``. A
+    missing file is an error that suggests ``--valid_ratio``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> _ = (Path(tmp.name) / "validation_list.txt").write_text(
+    ...     "yes/aaaa0001_nohash_0.wav\\n\\nno\\\\aaaa0001_nohash_0.wav\\n")
+    >>> sorted(read_official_list(tmp.name, "validation_list.txt"))
+    ['no/aaaa0001_nohash_0.wav', 'yes/aaaa0001_nohash_0.wav']
+    >>> read_official_list(tmp.name, "testing_list.txt")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: testing_list.txt not found in ...: ... or pass valid_ratio (--valid_ratio) ...
+    >>> tmp.cleanup()
+    """
     path = os.path.join(data_folder, name)
     if not os.path.isfile(path):
         raise FileNotFoundError(
@@ -272,6 +323,30 @@ def prepare_speech_commands(
     dict
         ``{"source_train": path, "source_valid": ..., "target_adapt": ...,
         "target_test": ...}``.
+
+    Example
+    -------
+    >>> import tempfile, numpy as np, soundfile as sf
+    >>> from amls_speech.partitions import LabelPartition
+    >>> from data_prep.common import read_manifest
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> data, gender_csv = os.path.join(tmp.name, "sc"), os.path.join(tmp.name, "gender.csv")
+    >>> for word in ("no", "up", "yes"):
+    ...     os.makedirs(os.path.join(data, word))
+    ...     for spk in ("aaaa0001", "aaaa0002", "bbbb0001", "bbbb0002"):
+    ...         sf.write(os.path.join(data, word, spk + "_nohash_0.wav"), np.zeros(160), 16000)
+    >>> _ = open(gender_csv, "w").write("speaker,gender\\naaaa0001,M\\naaaa0002,M\\n"
+    ...                                 "bbbb0001,F\\nbbbb0002,F\\n")
+    >>> partition = LabelPartition(["no", "up", "yes"], source_private=["no"], shared=["yes"])
+    >>> paths = prepare_speech_commands(data, gender_csv, os.path.join(tmp.name, "M2F"), "male",
+    ...                                 partition, valid_ratio=0.5)  # no official lists here
+    >>> for name in ("source_train", "source_valid", "target_adapt", "target_test"):
+    ...     print(name, [(r["domain"], r["label"], r["speaker"]) for r in read_manifest(paths[name])])
+    source_train [('male', 'no', 'aaaa0002'), ('male', 'yes', 'aaaa0002')]
+    source_valid [('male', 'no', 'aaaa0001'), ('male', 'yes', 'aaaa0001')]
+    target_adapt [('female', 'up', 'bbbb0002'), ('female', 'yes', 'bbbb0002')]
+    target_test [('female', 'up', 'bbbb0001'), ('female', 'yes', 'bbbb0001')]
+    >>> tmp.cleanup()
     """
     partition = partition if partition is not None else gender_partition()
     src = normalise_gender(source, "source")
@@ -296,6 +371,7 @@ def prepare_speech_commands(
     }
 
     def build():
+        """The four manifests, as streams of rows written as they are made."""
         # Two passes over the tree, so that memory grows with the speakers, not
         # the files: the first finds who is where, the second streams the rows.
         genders = read_gender_csv(gender_csv)
@@ -325,17 +401,20 @@ def prepare_speech_commands(
             held |= read_official_list(data_folder, "testing_list.txt")
 
             def in_valid(rel, spk):
+                """In an official validation or testing list."""
                 return rel in held
         else:
             valid_speakers = set(split_speakers(source_speakers, valid_ratio, seed,
                                                 "source (%s) speakers" % src)[1])
 
             def in_valid(rel, spk):
+                """Said by one of the ``valid_ratio`` speakers drawn for ``source_valid``."""
                 return spk in valid_speakers
         test_speakers = set(split_speakers(target_speakers, test_ratio, seed,
                                            "target (%s) speakers" % tgt)[1])
 
         def rows(gender, classes, keep):
+            """Rows, in ID order, of the ``gender``'s files of ``classes`` that ``keep(rel, spk)`` accepts."""
             for rel, word, spk in iter_speech_commands(data_folder, partition.classes):
                 if genders.get(spk) == gender and word in classes and keep(rel, spk):
                     path = os.path.join(data_folder, *rel.split("/"))
@@ -357,6 +436,7 @@ def prepare_speech_commands(
 
 
 def main(argv=None):
+    """Command line (see the module docstring): prepare one task, print the manifest paths as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data_folder", required=True, help="Speech Commands v0.02 root")
     parser.add_argument("--gender_csv", required=True, help="CSV with columns speaker,gender")

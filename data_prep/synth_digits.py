@@ -423,6 +423,7 @@ def generate_digits(data_folder, domains=DOMAINS, seed=0, mnist_package=None,
     mnist_cache = {}
 
     def mnist():
+        """The MNIST splits, read once and shared by the mnist and mnistm domains."""
         if "splits" not in mnist_cache:
             mnist_cache["splits"] = mnist_splits(package, mnist_sizes, seed)
         return mnist_cache["splits"]
@@ -440,11 +441,13 @@ def generate_digits(data_folder, domains=DOMAINS, seed=0, mnist_package=None,
         lambda: {s: v[:2] for s, v in mnist().items()})
 
     def mnistm_job():
+        """``(arguments, description, build)`` of the mnistm domain."""
         photos = []
         args = dict(mnist_args, domain="mnistm", photos=list(PHOTOS),
                     blend="|patch - 255 * (digit > 0)|, patch default_rng([seed, 1])")
 
         def build():
+            """Load the photos, then blend them with the mnist splits' digits."""
             photos.extend(img for _, img in package_photos())
             return {s: v[:2] for s, v in mnistm_splits(mnist(), photos, seed).items()}
 
@@ -461,6 +464,7 @@ def generate_digits(data_folder, domains=DOMAINS, seed=0, mnist_package=None,
     jobs["mnistm"] = mnistm_job
 
     def syn_job():
+        """``(arguments, description, build)`` of the syn domain."""
         fonts = matplotlib_fonts()
         args = {"domain": "syn", "recipe": RECIPE_VERSION, "seed": seed,
                 "split_sizes": _sizes(syn_sizes), "fonts": [os.path.basename(f) for f in fonts],
@@ -478,6 +482,7 @@ def generate_digits(data_folder, domains=DOMAINS, seed=0, mnist_package=None,
     jobs["syn"] = syn_job
 
     def uci_job():
+        """``(arguments, description, build)`` of the uci domain."""
         n = UCI_TOTAL
         counts = [n - sum(s for s in uci_sizes if s is not None) if s is None else s for s in uci_sizes]
         args = {"domain": "uci", "recipe": RECIPE_VERSION, "seed": seed,

@@ -308,6 +308,7 @@ class Prosody:
         k = float(k)
 
         def geo(v):
+            """``v ** k``: the geometric interpolation from 1 to ``v``."""
             return float(math.exp(k * math.log(v)))
 
         return replace(
@@ -851,6 +852,7 @@ def generate_emotion(out, seed=0, crema_actors=DEFAULT_CREMA_ACTORS,
                            ravdess_repetitions)
 
     def fill(tmp):
+        """Render every clip and write ``VideoDemographics.csv`` into ``tmp``; return the stamp."""
         c_actors = make_crema_actors(seed, int(crema_actors))
         r_actors = make_ravdess_actors(seed, int(ravdess_actors))
         c_by_id = {a["actor"]: a for a in c_actors}

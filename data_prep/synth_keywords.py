@@ -369,6 +369,7 @@ def generate_keywords(out, seed=0, speakers_per_gender=DEFAULT_SPEAKERS_PER_GEND
     arguments = _arguments(seed, speakers_per_gender, takes, words, sample_rate)
 
     def fill(tmp):
+        """Render every take, the noise files, the official lists and ``speakers.csv`` into ``tmp``."""
         # The library is reloaded for every (word, speaker): a file then
         # depends only on the seed, its speaker, word and take number (eSpeak's
         # output drifts slightly with the calls made since the last load).

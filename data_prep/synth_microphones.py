@@ -209,6 +209,7 @@ def render_microphones(
     }
 
     def fill(tmp):
+        """Render every clip through every device into ``tmp``, copy ``speakers.csv``; return the stamp."""
         for letter in letters:
             DEVICES[letter].prepare()  # room responses computed once, before forking
             for word in words:

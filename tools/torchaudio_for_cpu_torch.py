@@ -19,6 +19,7 @@ import sys
 
 
 def main():
+    """Removes torchaudio's extension under a CPU torch, then imports torchaudio; returns the exit status."""
     import torch
 
     if torch.version.cuda is not None:

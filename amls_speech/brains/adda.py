@@ -37,6 +37,11 @@ class ADDA(AdaptationBrain):
     trains_on_target = False  # pre-training is source only; adaptation has its own step
 
     def init_optimizers(self):
+        """Three optimizers, all checkpointed: for F_s and G, for F_t and for D.
+
+        ``optimizer`` is ``opt_class``'s, ``target_optimizer`` (F_t)
+        ``target_opt_class``'s and ``disc_optimizer`` (D) ``disc_opt_class``'s.
+        """
         m = self.modules
         self.optimizer = self.opt_class(list(m.extractor.parameters()) + list(m.classifier.parameters()))
         self.target_optimizer = self.hparams.target_opt_class(m.target_extractor.parameters())
@@ -51,6 +56,7 @@ class ADDA(AdaptationBrain):
 
     @property
     def adapting(self):
+        """Whether pre-training is over: the adversarial step trains, and target data goes through F_t."""
         return self.epoch > self.pretrain_epochs
 
     def start_adaptation(self):
@@ -58,17 +64,20 @@ class ADDA(AdaptationBrain):
         self.modules.target_extractor.load_state_dict(self.modules.extractor.state_dict())
 
     def on_stage_start(self, stage, epoch=None):
+        """Adds F_t <- F_s at the first adaptation epoch's start (resumed within it: the checkpoint's F_t)."""
         super().on_stage_start(stage, epoch)
         if stage == sb.Stage.TRAIN and epoch == self.pretrain_epochs + 1 and self.step == 0:
             self.start_adaptation()
 
     def embed(self, feats, lens, domain="source"):
+        """F_t for target data once adapting; F_s otherwise."""
         feats = self.modules.normalize(feats, lens, epoch=self.epoch)
         if domain == "target" and self.adapting:
             return self.modules.target_extractor(feats)
         return self.modules.extractor(feats)
 
     def train_losses(self, out, batch):
+        """Pre-training: ``cls``, the source cross-entropy (adaptation has :meth:`adversarial_step`)."""
         return {"cls": self.source_ce(out, batch)}
 
     def adversarial_step(self, batch):
@@ -94,6 +103,7 @@ class ADDA(AdaptationBrain):
         return {"disc": disc.detach(), "target_gan": gan.detach()}
 
     def fit_batch(self, batch):
+        """Pre-training: SpeechBrain's step; adapting: :meth:`adversarial_step`, its terms checked."""
         if not self.adapting:
             return super().fit_batch(batch)
         self.restore_training_state()  # Brain.fit_batch's on_fit_batch_start is bypassed here
@@ -104,4 +114,5 @@ class ADDA(AdaptationBrain):
         return sum(terms.values()).cpu()
 
     def freeze_optimizers(self, optimizers):
+        """Only ``optimizer`` is SpeechBrain's to step and zero; :meth:`adversarial_step` steps the others."""
         return {"optimizer": optimizers["optimizer"]}  # only pre-training uses the generic step

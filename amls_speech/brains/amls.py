@@ -47,9 +47,11 @@ class AMLS(AdaptationBrain):
         self.pseudo_log = PseudoLabelLog()  # what was admitted, per epoch (diagnostics)
 
     def resume_state(self):
+        """Adds the pseudo-label log, the current epoch's part included."""
         return dict(super().resume_state(), pseudo_log=self.pseudo_log.state())
 
     def load_resume_state(self, state):
+        """Also puts back the pseudo-label log."""
         super().load_resume_state(state)
         self.pseudo_log.load_state(state["pseudo_log"])
 
@@ -64,6 +66,11 @@ class AMLS(AdaptationBrain):
         return delta_t, w_s, w_t
 
     def train_losses(self, out, batch):
+        """``cls``, ``d0``, ``adv`` and ``pseudo`` (class docstring).
+
+        The batch's delta_T is observed by delta_p's rule, and its
+        pseudo-labels go to the pseudo-label log.
+        """
         n, z = out["n_source"], out["z"]
         out["aux"] = self.modules.aux_discriminator(z.detach())
         delta_t, w_s, w_t = self.weights(out, labels(batch.source))
@@ -83,6 +90,7 @@ class AMLS(AdaptationBrain):
         }
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
+        """After training: delta_p re-chosen from the epoch's delta_T (and logged), the log's epoch closed."""
         super().on_stage_end(stage, stage_loss, epoch)
         if stage == sb.Stage.TRAIN:
             self.modules.pseudo_threshold.update()  # delta_p for the next epoch
@@ -90,5 +98,6 @@ class AMLS(AdaptationBrain):
             self.train_stats["delta_p"] = self.modules.pseudo_threshold.value
 
     def rejection_scores(self, out):
+        """delta_T = 0.5 (M + D_0) of every sample."""
         probs = torch.softmax(out["logits"], dim=-1)
         return target_weights(probs, torch.sigmoid(self.modules.aux_discriminator(out["z"])))

@@ -65,6 +65,10 @@ class BA3US(PADA):
                                  self.hparams.epoch_counter.limit)
 
     def training_rows(self, batch):
+        """Adds the first k source rows of the previous batch (``n_augment``, ``augment_labels``).
+
+        This batch's source half is held for the next one.
+        """
         rows, extra = super().training_rows(batch)
         xs, ls = rows[0]
         n, held = xs.shape[0], self._held_source
@@ -76,6 +80,7 @@ class BA3US(PADA):
         return rows, extra
 
     def train_losses(self, out, batch):
+        """``cls``, ``domain``, ``complement`` and ``entropy`` (class docstring)."""
         n, k, hp = out["n_source"], out["n_augment"], self.hparams
         n_t = out["logits"].shape[0] - n - k
         y, gamma = labels(batch.source), self.class_weights
@@ -96,11 +101,13 @@ class BA3US(PADA):
         }
 
     def resume_state(self):
+        """Adds the held source half (on the CPU)."""
         state = super().resume_state()
         held = self._held_source
         state["held_source"] = None if held is None else tuple(t.cpu() for t in held)
         return state
 
     def load_resume_state(self, state):
+        """Also puts back the held source half."""
         super().load_resume_state(state)
         self._held_source = state.get("held_source")

@@ -31,7 +31,14 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def unwrap(module):
-    """The module inside a DistributedDataParallel wrapper (or ``module`` itself)."""
+    """The module inside a DistributedDataParallel wrapper (or ``module`` itself).
+
+    Example
+    -------
+    >>> layer = torch.nn.Linear(2, 2)
+    >>> unwrap(layer) is layer  # not wrapped: returned as it is
+    True
+    """
     return module.module if isinstance(module, DDP) else module
 
 # Checkpoint selection rules, all blind to target labels:
@@ -69,6 +76,24 @@ class AdaptationBrain(sb.Brain):
 
     The training batch is a :class:`~amls_speech.data.PairedBatch`; validation
     batches are labelled source data, test batches labelled target data.
+
+    Example
+    -------
+    >>> from amls_speech.brains.testing import tiny_brain
+    >>> class CrossEntropyOnly(AdaptationBrain):
+    ...     trains_on_target = False
+    ...     def train_losses(self, out, batch):
+    ...         return {"cls": self.source_ce(out, batch)}
+    >>> brain, batch = tiny_brain(CrossEntropyOnly)
+    >>> out = brain.compute_forward(batch, sb.Stage.TRAIN)
+    >>> out["n_source"], out["logits"].shape
+    (4, torch.Size([4, 3]))
+    >>> brain.on_stage_start(sb.Stage.TRAIN, epoch=1)
+    >>> loss = brain.compute_objectives(out, batch, sb.Stage.TRAIN)
+    >>> list(brain.loss_terms), bool(loss > 0)
+    (['cls'], True)
+    >>> brain.open_set, brain.predict(out)[1] is None  # closed set: no rejection scores
+    (False, True)
     """
 
     open_set = False  # True for methods that can answer "unknown"
@@ -77,6 +102,16 @@ class AdaptationBrain(sb.Brain):
     # ------------------------------------------------------------------ training
     def fit(self, epoch_counter, train_set, valid_set=None, progressbar=None,
             train_loader_kwargs={}, valid_loader_kwargs={}):
+        """SpeechBrain's ``fit``, over pairs drawn by the dataset's own sampler.
+
+        The selection rules are checked first, and a
+        :class:`~amls_speech.data.PairedDataset`'s unlabelled target half is
+        kept for the label-free selection rules at validation. Unless
+        ``train_set`` is already a DataLoader, its pairs come from
+        :meth:`~amls_speech.data.PairedDataset.sampler` (hparams
+        ``source_balance``, default ``none``; reshuffled every epoch), and a
+        ``shuffle`` loader option is dropped.
+        """
         self.check_selection_rules()  # fail before training, not after
         # the unlabelled target half, for label-free selection at validation
         self.unlabelled_target = getattr(train_set, "target", None)
@@ -106,9 +141,15 @@ class AdaptationBrain(sb.Brain):
 
     @property
     def has_domain_classifier(self):
+        """Whether the method has a module ``discriminator`` (the ``source_domain`` rule needs one)."""
         return getattr(self.modules, "discriminator", None) is not None
 
     def check_selection_rules(self):
+        """Raises ValueError for an unknown rule, or for ``source_domain`` with no domain classifier.
+
+        ``source_domain`` fails only as the run's own ``checkpoint_selection``;
+        as an alternative it is skipped (:meth:`selection_rules`).
+        """
         rules = [self.hparams.checkpoint_selection]
         rules += list(getattr(self.hparams, "selection_alternatives", None) or [])
         unknown = [r for r in rules if r not in SELECTION_KEYS]
@@ -162,6 +203,12 @@ class AdaptationBrain(sb.Brain):
             self.modules.to(memory_format=torch.channels_last)
 
     def on_fit_start(self):
+        """Adds the memory format, the training state, a clearer error, and the warm start of a fresh run.
+
+        The :class:`~amls_speech.resume.TrainingState` is registered with the
+        checkpointer before SpeechBrain resumes; a checkpoint that does not
+        fit the model is named with what to do about it.
+        """
         self.apply_memory_format()
         fresh = self.checkpointer is None or self.checkpointer.find_checkpoint() is None
         self.training_state = TrainingState(self)
@@ -222,6 +269,7 @@ class AdaptationBrain(sb.Brain):
 
     @property
     def epoch(self):
+        """The epoch counter's current epoch (counted from 1 once training runs)."""
         return self.hparams.epoch_counter.current
 
     def training_progress(self):
@@ -243,6 +291,7 @@ class AdaptationBrain(sb.Brain):
         return {"loss_terms": dict(self.loss_terms)}
 
     def load_resume_state(self, state):
+        """Puts back what :meth:`resume_state` returned."""
         self.loss_terms = dict(state["loss_terms"])
 
     def restore_training_state(self):
@@ -252,6 +301,7 @@ class AdaptationBrain(sb.Brain):
             state.apply()
 
     def on_fit_batch_start(self, batch, should_step):
+        """Restores an intra-epoch checkpoint's state (once); anneals the rates by ``lr_annealing`` if set."""
         self.restore_training_state()
         annealing = getattr(self.hparams, "lr_annealing", None)
         if annealing is not None:
@@ -264,6 +314,12 @@ class AdaptationBrain(sb.Brain):
         return self.modules.extractor(feats)
 
     def compute_forward(self, batch, stage):
+        """``z`` and ``logits``; a training batch's :meth:`training_rows` go through in one pass.
+
+        Training adds ``n_source`` (the rows before it are the source half)
+        and the extra outputs of :meth:`training_rows`. Validation batches
+        take the source path through :meth:`embed`, test batches the target one.
+        """
         batch = batch.to(self.device)
         if stage != sb.Stage.TRAIN:
             feats, lens = batch.feats
@@ -329,6 +385,12 @@ class AdaptationBrain(sb.Brain):
             self.loss_terms[name] = self.loss_terms.get(name, 0.0) + float(value.detach())
 
     def compute_objectives(self, out, batch, stage):
+        """TRAIN: the sum of :meth:`train_losses`; VALID: the source cross-entropy; TEST: 0.
+
+        The training terms are checked (:meth:`check_finite`) and recorded;
+        validation counts the correct answers (and keeps the domain outputs
+        for ``source_domain``); test records the predictions of :meth:`predict`.
+        """
         if stage == sb.Stage.TRAIN:
             terms = self.train_losses(out, batch)
             self.check_finite(terms)
@@ -388,6 +450,7 @@ class AdaptationBrain(sb.Brain):
 
     @property
     def tracks_domain_confusion(self):
+        """Whether validation collects the domain classifier's outputs (a ``source_domain`` rule is used)."""
         return "source_domain" in self.selection_rules()
 
     def source_domain_selection_score(self, source_accuracy):
@@ -462,12 +525,18 @@ class AdaptationBrain(sb.Brain):
         return rule
 
     def on_evaluate_start(self, max_key=None, min_key=None):
+        """Loads a checkpoint as SpeechBrain does, unless :meth:`test` has recovered one already."""
         if not getattr(self, "_recovered", False):  # test() has recovered already
             super().on_evaluate_start(max_key=max_key, min_key=min_key)
         self._recovered = False
 
     # ------------------------------------------------------------------ stages
     def on_stage_start(self, stage, epoch=None):
+        """Resets the stage's running sums; may resume a checkpoint's state or start the test statistics.
+
+        A training stage at step 0 puts back the state of an end-of-epoch
+        checkpoint; a test stage starts the open-set statistics.
+        """
         self.loss_terms = {}
         self.valid_correct, self.valid_total, self.valid_domain = 0, 0, []
         state = getattr(self, "training_state", None)
@@ -478,6 +547,13 @@ class AdaptationBrain(sb.Brain):
             self.test_records = []
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs the stage: loss terms (TRAIN), selection scores and a checkpoint (VALID), the summary (TEST).
+
+        TRAIN: the loss terms' means per step. VALID: source accuracy and the
+        label-free scores of the selection rules, logged, then a checkpoint
+        kept as the latest and as each rule's best. TEST: the open-set
+        summary (``test_summary``).
+        """
         if stage == sb.Stage.TRAIN:
             steps = max(1, self.progress.steps_per_epoch)
             self.train_stats = {"loss": stage_loss}

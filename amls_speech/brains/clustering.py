@@ -20,7 +20,16 @@ KMEANS_NORMALIZATIONS = ("none", "total_scatter")
 
 
 def average_over_processes(tensor, world_size):
-    """The mean of ``tensor`` over the processes of the DDP group (in place; returned)."""
+    """The mean of ``tensor`` over the processes of the DDP group (in place; returned).
+
+    Example
+    -------
+    >>> from unittest import mock
+    >>> other = torch.tensor([4.0, 0.0])  # the same tensor on a second process
+    >>> with mock.patch("torch.distributed.all_reduce", lambda t: t.add_(other)):  # the sum of both
+    ...     average_over_processes(torch.tensor([2.0, 2.0]), world_size=2)
+    tensor([3., 1.])
+    """
     torch.distributed.all_reduce(tensor)
     return tensor.div_(world_size)
 
@@ -76,6 +85,7 @@ class DeepClustering(AdaptationBrain):
     """
 
     def on_fit_start(self):
+        """Checks ``clustering``, ``ckm_encoder_on`` and ``kmeans_normalization`` before the base start."""
         if self.hparams.clustering not in CLUSTERINGS:
             raise ValueError("clustering must be one of %s, got %r" % (CLUSTERINGS, self.hparams.clustering))
         if getattr(self.hparams, "ckm_encoder_on", "target") not in ("target", "source"):
@@ -126,9 +136,11 @@ class DeepClustering(AdaptationBrain):
 
     @property
     def clustering_started(self):
+        """Whether the ``pretrain_epochs`` of autoencoder training alone are over."""
         return self.epoch > self.hparams.pretrain_epochs
 
     def on_stage_start(self, stage, epoch=None):
+        """Adds :meth:`init_centroids` at the first training stage after pre-training, if not done yet."""
         super().on_stage_start(stage, epoch)
         if stage == sb.Stage.TRAIN and epoch > self.hparams.pretrain_epochs \
                 and not bool(self.centroids.initialised):
@@ -136,6 +148,7 @@ class DeepClustering(AdaptationBrain):
 
     @property
     def semi_supervised(self):
+        """CKM-SSDA: ``target_shots`` (default 0) labelled target images per class."""
         return getattr(self.hparams, "target_shots", 0) > 0
 
     def shots(self):
@@ -159,6 +172,7 @@ class DeepClustering(AdaptationBrain):
         return self._shots
 
     def embed_shots(self):
+        """The labelled shots in the cluster space (:meth:`cluster_space`) and their class indices."""
         images, ys, _ = self.shots()
         x = images.to(self.device)
         z = self.modules.extractor(self.modules.normalize(x, torch.ones(len(x), device=self.device), epoch=self.epoch))
@@ -187,6 +201,7 @@ class DeepClustering(AdaptationBrain):
         return kmeans(z, self.hparams.n_clusters, getattr(self.hparams, "kmeans_iterations", 10), gen)
 
     def compute_forward(self, batch, stage):
+        """Training: both halves in one pass, with the normalised input ``x`` and ``recon`` for L_AE."""
         if stage != sb.Stage.TRAIN:
             return super().compute_forward(batch, stage)
         batch = batch.to(self.device)
@@ -216,6 +231,7 @@ class DeepClustering(AdaptationBrain):
         return tau0 * (tau_min / tau0) ** frac
 
     def train_losses(self, out, batch):
+        """``ae``; after pre-training also ``ce`` (``ce_weight`` > 0), ``cluster``, (CKM-SSDA) ``kshot``."""
         n = out["n_source"]
         x, z, recon = out["x"], out["z"], out["recon"]
         rows = slice(n, None) if getattr(self.hparams, "reconstruct", "both") == "target" else slice(None)
@@ -234,6 +250,12 @@ class DeepClustering(AdaptationBrain):
         return terms
 
     def clustering_loss(self, zs, zt):
+        """L_clu of the ``clustering`` hparam on cluster-space source and target embeddings.
+
+        CKM's concrete k-means loss (on ``zt``, or the Algorithm 1 reading
+        with ``ckm_encoder_on: source``), DEC's KL(P || Q) or DCN's loss; DCN
+        first moves the centroids (averaged over the processes under DDP).
+        """
         m = self.centroids
         kind = self.hparams.clustering
         if kind == "ckm":
@@ -273,6 +295,7 @@ class DeepClustering(AdaptationBrain):
         if not bool(self.centroids.initialised):  # trained the autoencoder only: AE + k-means
             self.init_centroids()
         def embed(dataset):
+            """Cluster-space embeddings of ``dataset``, in its order."""
             return torch.from_numpy(self.collect(dataset, loader_kwargs, lambda out: self.cluster_space(out["z"])))
 
         z_test, z_adapt = embed(test_set), embed(adapt_set)

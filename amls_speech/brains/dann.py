@@ -28,6 +28,7 @@ class DANN(AdaptationBrain):
         return None
 
     def train_losses(self, out, batch):
+        """``cls`` and ``domain`` (reversed), their source terms weighted by :meth:`source_weights`."""
         n = out["n_source"]
         w_source = self.source_weights(batch)
         d = self.modules.discriminator(grad_reverse(out["z"], self.adaptation_factor()))

@@ -39,15 +39,32 @@ class SemanticResponseAlignment:
     sum``); the public code's are options (``loss``, ``batch``, ``mean``).
     On BA3US the target half of the masks and of L_c2v holds BAA's augmented
     source rows too, as in the ISRA code.
+
+    Example
+    -------
+    >>> import speechbrain as sb
+    >>> from amls_speech.brains import DANN
+    >>> from amls_speech.brains.testing import tiny_brain
+    >>> class DANNISRA(SemanticResponseAlignment, DANN):  # the mixin goes first
+    ...     pass
+    >>> brain, batch = tiny_brain(DANNISRA)
+    >>> terms = brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch)
+    >>> sorted(terms)
+    ['align', 'c2v', 'cls', 'domain', 'receptors']
+    >>> terms["receptors"].backward()  # L_reg trains the receptors only
+    >>> brain.modules.receptors.w1.grad is None, brain.modules.extractor.convs[0].weight.grad is None
+    (False, True)
     """
 
     def init_optimizers(self):
+        """Two of ``opt_class``: ``optimizer`` for all but the receptors, ``receptor_optimizer`` for them."""
         receptors = set(map(id, self.modules.receptors.parameters()))
         self.optimizer = self.opt_class([p for p in self.modules.parameters() if id(p) not in receptors])
         self.receptor_optimizer = self.opt_class(self.modules.receptors.parameters())
         self.use_optimizers(optimizer=self.optimizer, receptor_optimizer=self.receptor_optimizer)
 
     def train_losses(self, out, batch):
+        """The backbone's terms plus ``c2v``, ``align`` and ``receptors``."""
         terms = super().train_losses(out, batch)
         n, x, hp = out["n_source"], out["z"], self.hparams
         codes, x_hat = self.modules.class2vec(x)

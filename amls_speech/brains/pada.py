@@ -44,6 +44,7 @@ class PADA(DANN):
 
     @property
     def class_weights(self):
+        """gamma, one weight per source class (on the device): ones until the first refresh."""
         if self._class_weights is None:
             return torch.ones(len(self.hparams.classes), device=self.device)
         return self._class_weights.to(self.device)
@@ -54,17 +55,23 @@ class PADA(DANN):
         self._class_weights = pada_class_weights(torch.as_tensor(probs, dtype=torch.float32))
 
     def on_stage_start(self, stage, epoch=None):
+        """Adds a gamma refresh at every training epoch's start after the ``class_weight_warmup`` ones.
+
+        Only where :meth:`fit` was given the unlabelled adaptation set.
+        """
         super().on_stage_start(stage, epoch)  # an end-of-epoch resume restores its state here
         warmup = getattr(self.hparams, "class_weight_warmup", 1)
         if stage == sb.Stage.TRAIN and epoch > warmup and getattr(self, "unlabelled_target", None) is not None:
             self.refresh_class_weights()  # a mid-epoch resume puts the saved ones back at its first batch
 
     def resume_state(self):
+        """Adds gamma (None before its first refresh)."""
         state = super().resume_state()
         state["class_weights"] = None if self._class_weights is None else self._class_weights.cpu()
         return state
 
     def load_resume_state(self, state):
+        """Also puts back gamma."""
         super().load_resume_state(state)
         self._class_weights = state.get("class_weights")
 

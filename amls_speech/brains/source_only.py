@@ -21,4 +21,5 @@ class SourceOnly(AdaptationBrain):
     trains_on_target = False
 
     def train_losses(self, out, batch):
+        """``cls``: the source cross-entropy alone."""
         return {"cls": self.source_ce(out, batch)}

@@ -15,14 +15,29 @@ from amls_speech.selection import EpochThreshold
 
 class _Logger:
     def log_stats(self, *args, **kwargs):
+        """Discards the stats (a stand-in for SpeechBrain's ``FileTrainLogger``)."""
         pass
 
 
 def tiny_batch(n=4, frames=12, coeffs=8, n_classes=3, seed=0):
-    """A PairedBatch of ``n`` source and ``n`` target random feature maps."""
+    """A PairedBatch of ``n`` source and ``n`` target random feature maps.
+
+    The maps are ``(frames, coeffs)``, drawn from a generator seeded with
+    ``seed``; source example ``i`` has class ``i % n_classes``, the target
+    half has no label.
+
+    Example
+    -------
+    >>> batch = tiny_batch(n=2)
+    >>> batch.source.feats.data.shape, batch.target.id
+    (torch.Size([2, 12, 8]), ['t0', 't1'])
+    >>> batch.source.label_id.data.view(-1).tolist(), hasattr(batch.target, "label_id")
+    ([0, 1], False)
+    """
     gen = torch.Generator().manual_seed(seed)
 
     def items(prefix, labelled):
+        """``n`` items with ids ``prefix0``, ``prefix1``, ...; with a ``label_id`` if ``labelled``."""
         out = []
         for i in range(n):
             item = {"id": "%s%d" % (prefix, i), "feats": torch.randn(frames, coeffs, generator=gen)}

@@ -45,6 +45,7 @@ class UAN(AdaptationBrain):
     open_set = True
 
     def train_losses(self, out, batch):
+        """``cls``, ``aux`` and ``adv`` (class docstring)."""
         n, z, logits = out["n_source"], out["z"], out["logits"]
         aux = self.modules.aux_discriminator(z.detach())
         d_prob = torch.sigmoid(aux)
@@ -59,5 +60,6 @@ class UAN(AdaptationBrain):
         }
 
     def rejection_scores(self, out):
+        """w_t = D'(z) - H(p)/log|C_S| at temperature 1, not normalised."""
         d_prob = torch.sigmoid(self.modules.aux_discriminator(out["z"]))
         return target_transferability(out["logits"], d_prob, temperature=1.0)

@@ -41,4 +41,5 @@ class ConvDecoder(torch.nn.Module):
         )
 
     def forward(self, z):
+        """``(N, latent_dim)`` embeddings -> ``(N, C, H, W)`` images."""
         return self.up(self.project(z).view(-1, *self.start))

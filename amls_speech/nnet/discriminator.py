@@ -34,4 +34,5 @@ class Discriminator(torch.nn.Module):
         self.out = torch.nn.Linear(size, 1)
 
     def forward(self, z):
+        """``(N, input_size)`` features -> ``(N,)`` logits of the source domain."""
         return self.out(self.hidden(z)).squeeze(-1)

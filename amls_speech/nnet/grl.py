@@ -12,11 +12,13 @@ import torch
 class _ReverseGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, coeff):
+        """A view of ``x``; ``coeff`` is kept for the backward pass."""
         ctx.coeff = coeff
         return x.view_as(x)
 
     @staticmethod
     def backward(ctx, grad_output):
+        """The incoming gradient times ``-coeff`` (and none for ``coeff``)."""
         return -ctx.coeff * grad_output, None
 
 
@@ -57,4 +59,5 @@ class GradientReversal(torch.nn.Module):
         self.coeff = coeff
 
     def forward(self, x):
+        """:func:`grad_reverse` of ``x`` with this module's ``coeff``."""
         return grad_reverse(x, self.coeff)

@@ -288,6 +288,7 @@ def resize_bilinear(images, size):
     _, h, w = images.shape
 
     def weights(n_in):
+        """The ``(size, n_in)`` matrix that interpolates one axis of ``n_in`` pixels to ``size``."""
         x = np.clip((np.arange(size) + 0.5) * n_in / size - 0.5, 0, n_in - 1)
         lo = np.floor(x).astype(int)
         hi = np.minimum(lo + 1, n_in - 1)

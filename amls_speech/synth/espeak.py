@@ -129,6 +129,7 @@ class _Engine:
 
     @classmethod
     def get(cls, library_path=None, data_path=None):
+        """The process's engine, created at the first call; other paths than its own raise EspeakError."""
         with cls._create_lock:
             if cls._instance is None:
                 cls._instance = cls(library_path, data_path)
@@ -224,6 +225,7 @@ class _Engine:
         self._fresh = True
 
     def reload(self):
+        """Unloads and loads the library afresh, unless no synthesis has run since it was loaded."""
         with self.lock:
             if not self._fresh:
                 self._unload()
@@ -245,6 +247,10 @@ class _Engine:
             raise EspeakError("%s failed with eSpeak error code %d" % (what, code))
 
     def synth(self, text, voice, rate, pitch, range_, volume, ssml, seed, reset):
+        """Speaks ``text`` with these voice settings and noise seed; float32 samples in [-1, 1).
+
+        ``reset``: a freshly loaded library first, so the output depends on the arguments only.
+        """
         data = text.encode("utf-8") + b"\0"
         flags = espeakCHARS_UTF8 | (espeakSSML if ssml else 0)
         with self.lock:

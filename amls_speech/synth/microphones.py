@@ -122,6 +122,7 @@ class Stage:
         return out[: wav.size]
 
     def process(self, wav, rng):  # pragma: no cover - abstract
+        """Maps ``wav`` (non-empty, float64) to the stage's output; ``rng`` draws any randomness."""
         raise NotImplementedError
 
     def __repr__(self):
@@ -149,6 +150,7 @@ class Gain(Stage):
         self.db = float(db)
 
     def process(self, wav, rng):
+        """Scales by the gain."""
         return wav * 10 ** (self.db / 20)
 
 
@@ -190,6 +192,7 @@ class BandPass(Stage):
             self._sos = signal.butter(self.order, high_hz / nyq, btype="lowpass", output="sos")
 
     def process(self, wav, rng):
+        """Filters with the Butterworth sections."""
         return signal.sosfilt(self._sos, wav)
 
 
@@ -229,6 +232,7 @@ class Peaking(Stage):
         self._b, self._a = b / den[0], den / den[0]
 
     def process(self, wav, rng):
+        """Filters with the peaking biquad."""
         return signal.lfilter(self._b, self._a, wav)
 
 
@@ -312,6 +316,7 @@ class Room(Stage):
         return rir / (np.abs(rir).max() + _EPS)
 
     def process(self, wav, rng):
+        """Convolves with the room impulse response, cut to the input's length."""
         return signal.fftconvolve(wav, self.rir)[: wav.size]
 
 
@@ -365,6 +370,7 @@ class NoiseFloor(Stage):
         _colored_noise(8, color, np.random.default_rng(0))  # validate colour
 
     def process(self, wav, rng):
+        """Adds zero-mean noise of the colour, scaled to the level or SNR."""
         noise = _colored_noise(wav.size, self.color, rng)
         noise -= noise.mean()
         if self.dbfs is not None:
@@ -406,6 +412,7 @@ class Hum(Stage):
         self.harmonics = tuple(float(h) for h in harmonics)
 
     def process(self, wav, rng):
+        """Adds the hum, its harmonics at phases drawn from ``rng``."""
         t = np.arange(wav.size) / SAMPLE_RATE
         hum = np.zeros(wav.size)
         for k, amp in enumerate(self.harmonics, start=1):
@@ -454,6 +461,7 @@ class Compressor(Stage):
         self.window_ms = float(window_ms)
 
     def process(self, wav, rng):
+        """Applies the gain curve of the smoothed power envelope."""
         coef = np.exp(-1000.0 / (self.window_ms * SAMPLE_RATE))
         power = signal.lfilter([1 - coef], [1, -coef], wav ** 2, zi=[coef * wav[0] ** 2])[0]
         level = 10 * np.log10(np.maximum(power, _EPS))
@@ -490,6 +498,7 @@ class Clip(Stage):
         self.mode = mode
 
     def process(self, wav, rng):
+        """Clips hard or saturates softly at the threshold."""
         if self.mode == "hard":
             return np.clip(wav, -self.threshold, self.threshold)
         return self.threshold * np.tanh(wav / self.threshold)
@@ -563,6 +572,7 @@ class MuLawCodec(Stage):
         return signal.resample_poly(wav, up, down, window=h)
 
     def process(self, wav, rng):
+        """Resamples to the codec rate, codes and decodes, resamples back."""
         g = gcd(self.rate, SAMPLE_RATE)
         up, down = self.rate // g, SAMPLE_RATE // g
         low = self._resample(wav, up, down)

@@ -16,7 +16,7 @@ prep_files_per_second        prepare_speech_commands on the largest tree
 prep_peak_memory_mb          its peak RSS; ``prep`` lists every size, to show it stays flat
 
 Only ratios carry over to another machine; the absolute figures are this
-machine's, under whatever else it was running (``load_average`` is recorded).
+machine's, under whatever else it was running (``load_average_at_start`` is recorded).
 """
 
 import argparse

@@ -88,6 +88,8 @@ CALIBRATION_OF_ALTERNATIVE = {"otsu": ("otsu", "held_out"), "otsu_training_clips
 def recalibrated(record, alternative):
     """The record as its run would have written it with another rejection threshold calibration.
 
+    A record whose run used that calibration already is returned as it is.
+
     The threshold is calibrated after training, so the same trained model,
     thresholded at ``record["threshold_alternatives"][alternative]`` (one of
     :data:`CALIBRATION_OF_ALTERNATIVE`), is what a run with that calibration
@@ -106,6 +108,8 @@ def recalibrated(record, alternative):
     (1.0, 0.5, 'training', 1.0)
     >>> new["recalibrated_from"]
     {'threshold_rule': 'otsu', 'calibration_clips': 'held_out', 'threshold': 0.0, 'score': 0.5}
+    >>> recalibrated(new, "otsu_training_clips") is new  # a run made under it stays as it is
+    True
     """
     if alternative not in CALIBRATION_OF_ALTERNATIVE:
         raise ValueError("no calibration %r: one of %s" % (alternative, sorted(CALIBRATION_OF_ALTERNATIVE)))
@@ -114,6 +118,8 @@ def recalibrated(record, alternative):
         raise ValueError("the %s %s seed %s record has no %r threshold to recalibrate with"
                          % (record.get("task"), record.get("method"), record.get("seed"), alternative))
     rule, clips = CALIBRATION_OF_ALTERNATIVE[alternative]
+    if (record["threshold_rule"], record.get("calibration_clips", "held_out")) == (rule, clips):
+        return record  # run under that calibration already: nothing to redo, nothing to label
     new = dict(record, **summary_at_threshold(record, threshold), threshold=threshold, threshold_rule=rule,
                calibration_clips=clips,
                recalibrated_from={"threshold_rule": record["threshold_rule"],

@@ -326,26 +326,26 @@ def prepare_speech_commands(
 
     Example
     -------
-    >>> import tempfile, numpy as np, soundfile as sf
+    >>> import tempfile, numpy
+    >>> from pathlib import Path
     >>> from amls_speech.partitions import LabelPartition
     >>> from data_prep.common import read_manifest
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> data, gender_csv = os.path.join(tmp.name, "sc"), os.path.join(tmp.name, "gender.csv")
+    >>> from data_prep.generated_corpus import write_wav
+    >>> root = Path(tempfile.mkdtemp())
+    >>> data, gender_csv = root / "sc", root / "gender.csv"
     >>> for word in ("no", "up", "yes"):
-    ...     os.makedirs(os.path.join(data, word))
+    ...     (data / word).mkdir(parents=True)
     ...     for spk in ("aaaa0001", "aaaa0002", "bbbb0001", "bbbb0002"):
-    ...         sf.write(os.path.join(data, word, spk + "_nohash_0.wav"), np.zeros(160), 16000)
-    >>> _ = open(gender_csv, "w").write("speaker,gender\\naaaa0001,M\\naaaa0002,M\\n"
-    ...                                 "bbbb0001,F\\nbbbb0002,F\\n")
+    ...         write_wav(data / word / (spk + "_nohash_0.wav"), numpy.zeros(160), 16000)
+    >>> _ = gender_csv.write_text("speaker,gender\\naaaa0001,M\\naaaa0002,M\\nbbbb0001,F\\nbbbb0002,F\\n")
     >>> partition = LabelPartition(["no", "up", "yes"], source_private=["no"], shared=["yes"])
-    >>> paths = prepare_speech_commands(data, gender_csv, os.path.join(tmp.name, "M2F"), "male",
-    ...                                 partition, valid_ratio=0.5)  # no official lists here
+    >>> paths = prepare_speech_commands(data, gender_csv, root / "M2F", "male", partition,
+    ...                                 valid_ratio=0.5)  # no official lists here
     >>> speakers = {name: {r["speaker"] for r in read_manifest(paths[name])} for name in paths}
     >>> [sorted(speakers[n]) for n in ("source_train", "source_valid", "target_adapt", "target_test")]
     [['aaaa0002'], ['aaaa0001'], ['bbbb0002'], ['bbbb0001']]
     >>> sorted({r["label"] for r in read_manifest(paths["target_test"])})  # the target has no source-private word
     ['up', 'yes']
-    >>> tmp.cleanup()
     """
     partition = partition if partition is not None else gender_partition()
     src = normalise_gender(source, "source")

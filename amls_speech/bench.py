@@ -143,6 +143,29 @@ def parse_settings(pairs):
     return out
 
 
+def positive_int(text):
+    """An epoch count from the command line: an integer of at least 1.
+
+    0 would otherwise read as "not given" and silently take the preset's count.
+
+    Example
+    -------
+    >>> positive_int("3")
+    3
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an integer >= 1, got '0'
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("expected an integer >= 1, got %r" % text)
+    return value
+
+
 def make_parser():
     """The ``amls-bench`` command line.
 
@@ -161,9 +184,9 @@ def make_parser():
     p.add_argument("--seeds", default="0,1,2", help="comma-separated integers")
     p.add_argument("--out", default="results/bench", help="results.json, table.md and plots go here")
     p.add_argument("--preset", choices=sorted(PRESETS), default="full")
-    p.add_argument("--source_epochs", type=int, help="overrides the preset's source-only (and oracle) epochs")
-    p.add_argument("--adapt_epochs", type=int, help="overrides the preset's adaptation epochs")
-    p.add_argument("--digit_epochs", type=int, help="overrides the preset's epochs of the digit tasks")
+    p.add_argument("--source_epochs", type=positive_int, help="overrides the preset's source-only (and oracle) epochs")
+    p.add_argument("--adapt_epochs", type=positive_int, help="overrides the preset's adaptation epochs")
+    p.add_argument("--digit_epochs", type=positive_int, help="overrides the preset's epochs of the digit tasks")
     p.add_argument("--sweep_shared", default="",
                    help="gender tasks only: comma-separated |C_shared| values for Figure 3 (right), e.g. 1,4,7,10")
     p.add_argument("--data_folder", help="a corpus in the real layout (default: the embedded one); "

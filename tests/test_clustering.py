@@ -146,13 +146,34 @@ def test_the_centroids_step_at_their_own_rate(centroid_lr, expected_centroid_lr)
     brain.modules.centroids.set(torch.randn(3, brain.modules.extractor.out_features))
     mu, w = brain.modules.centroids.weight, brain.modules.extractor.parameters().__next__()
     before = (mu.detach().clone(), w.detach().clone())
-    brain.optimizer.zero_grad()
     sum(brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch).values()).backward()
     grads = (mu.grad.clone(), w.grad.clone())
-    brain.optimizer.step()
+    for opt in brain.optimizers_dict.values():
+        opt.step()
     assert torch.allclose(mu.detach(), before[0] - expected_centroid_lr * grads[0], atol=1e-6)
     assert torch.allclose(w.detach(), before[1] - 0.01 * grads[1], atol=1e-6)  # the rest: the shared rate
     assert grads[0].abs().sum() > 0
+
+
+def test_centroids_at_their_own_rate_are_clipped_and_keep_it_under_annealing():
+    import speechbrain as sb
+
+    from amls_speech.brains import clustering as brains
+    from amls_speech.brains.testing import tiny_brain
+    from amls_speech.schedules import AnnealedLR
+
+    brain, batch = tiny_brain(brains.DeepClustering, pretrain_epochs=1, centroid_lr=0.5)
+    brain.hparams.epoch_counter.current = 2
+    brain.modules.centroids.set(100 * torch.randn(3, brain.modules.extractor.out_features))
+    brain.max_grad_norm = 1e-3
+    sum(brain.train_losses(brain.compute_forward(batch, sb.Stage.TRAIN), batch).values()).backward()
+    assert brain.modules.centroids.weight.grad.norm() > 1  # unclipped, SGD at 0.5 would move them by > 0.5
+    before = brain.modules.centroids.weight.detach().clone()
+    brain.optimizers_step()  # SpeechBrain's: clips each optimizer's first group, then steps
+    # SGD at 0.5 on a gradient clipped to norm 1e-3 moves them by 5e-4 (float32 rounding at |mu| ~ 100)
+    assert (brain.modules.centroids.weight.detach() - before).norm() < 1e-3
+    AnnealedLR(0.01)(brain.centroid_optimizer, p=0.0)
+    assert brain.centroid_optimizer.param_groups[0]["lr"] == 0.5
 
 
 @pytest.mark.parametrize("clustering", ["ckm", "dcn"])

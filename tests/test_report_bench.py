@@ -70,6 +70,13 @@ def test_bench_plans_runs_and_rejects_unknown_names():
         bench.planned_runs(bench.make_parser().parse_args(["--tasks", "X2Y"]))
 
 
+def test_an_epoch_count_of_zero_is_refused_not_read_as_the_preset(capsys):
+    with pytest.raises(SystemExit):
+        bench.make_parser().parse_args(["--adapt_epochs", "0"])
+    assert "expected an integer >= 1, got '0'" in capsys.readouterr().err
+    assert bench.epochs(bench.make_parser().parse_args(["--adapt_epochs", "1"]))[1] == 1
+
+
 def test_bench_end_to_end_resumes(tiny_keywords, tmp_path, monkeypatch):
     out = tmp_path / "out"
     argv = ["--tasks", "M2F", "--methods", "source_only,amls", "--seeds", "0", "--source_epochs", "1", "--adapt_epochs", "1",

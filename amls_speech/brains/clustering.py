@@ -101,21 +101,26 @@ class DeepClustering(AdaptationBrain):
         return unwrap(self.modules.centroids)
 
     def init_optimizers(self):
-        """One optimizer; the centroids in a group of their own at ``centroid_lr`` where it is set.
+        """One optimizer; the centroids get an optimizer of their own at ``centroid_lr`` where it is set.
 
         The paper gives no rates (ours). The centroids' only gradient is the
         clustering loss, so under Adam their step is about ``centroid_lr``
         whatever ``cluster_weight`` is: this rate alone sets how fast they
         follow the embeddings as the encoder moves. ``None``: the shared
-        ``opt_class`` rate.
+        ``opt_class`` rate. A second optimizer rather than a second parameter
+        group, because SpeechBrain clips ``max_grad_norm`` over each
+        optimizer's first group only; ``initial_lr`` keeps the rate under
+        ``lr_annealing``.
         """
         lr = getattr(self.hparams, "centroid_lr", None)
         if lr is None:
             return super().init_optimizers()
         own = list(self.centroids.parameters())
         others = [p for p in self.modules.parameters() if all(p is not q for q in own)]
-        self.optimizer = self.opt_class([{"params": others}, {"params": own, "lr": lr}])
-        self.use_optimizers(optimizer=self.optimizer)  # checkpointed under SpeechBrain's name for it
+        self.optimizer = self.opt_class(others)
+        self.centroid_optimizer = self.opt_class([{"params": own, "lr": lr, "initial_lr": lr}])
+        # checkpointed under SpeechBrain's name for the first
+        self.use_optimizers(optimizer=self.optimizer, centroid_optimizer=self.centroid_optimizer)
 
     def _wrap_distributed(self):
         """DDP as for every brain, except for the centroids, whose gradient is averaged by a hook.

@@ -140,3 +140,9 @@ def test_adaptive_speech_files_drop_source_only_plateau_stopping(recipe):
     tree = load_hparams("recipes/%s/hparams/dann.yaml" % recipe)
     assert "patience" not in tree and "min_gain" not in tree
     assert load_hparams("recipes/%s/hparams/source_only.yaml" % recipe)["patience"] == 3
+
+
+@pytest.mark.parametrize("recipe, expected", [("gender", "none"), ("microphone", "mean"), ("emotion", "none")])
+def test_amls_weight_normalisation_is_the_one_its_task_family_chose(recipe, expected):
+    # the microphone recipe overrides the shared AMLS file (microphone development corpus, docs/knobs.md)
+    assert load_hparams("recipes/%s/hparams/amls.yaml" % recipe)["weight_normalization"] == expected

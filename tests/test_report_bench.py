@@ -205,6 +205,18 @@ def test_recalibrate_scores_the_tables_at_another_recorded_threshold_and_leaves_
         report.recalibrated(dict(amls, threshold_alternatives={"otsu": 0.15}), "otsu_training_clips")
 
 
+def test_an_ablation_gets_its_own_table_and_stays_out_of_the_defaults_cells():
+    rej = [0.9, 0.8, 0.1, 0.2]
+    runs = [record("amls", 0, 0.6, rejection=rej), record("amls", 1, 0.8, rejection=rej),
+            dict(record("amls", 0, 0.2, rejection=rej), settings={"weight_normalization": "mean"}),
+            dict(record("amls", 1, 0.3, rejection=rej), settings={"weight_normalization": "mean"})]
+    text = report.tables(runs)
+    assert "| AMLS | last, threshold: otsu | 70.0 ± 10.0 |" in text  # the defaults alone, not 47.5
+    assert "| M2F | AMLS | defaults | 60.0 | 80.0 | 70.0 ± 10.0 |" in text
+    assert "| M2F | AMLS | weight_normalization=mean | 20.0 | 30.0 | 25.0 ± 5.0 |" in text
+    assert report.ablation_table(runs[:2]) == ""
+
+
 def test_report_refuses_a_readme_without_markers(tmp_path):
     results = tmp_path / "results.json"
     results.write_text(json.dumps([record("source_only", 0, 0.4)]))

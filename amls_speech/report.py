@@ -797,7 +797,8 @@ def ablation_table(records):
         return ""
     seeds = sorted({r["seed"] for r in main})
     lines = ["Ablations: score (%) of each variant beside the defaults it changes, by seed (the same "
-             "source-only model per seed; reads the target test labels and chooses nothing):", "",
+             "source-only model per seed; reads the target test labels: on the reported corpus it chooses "
+             "nothing, on the development corpus it is how a knob is chosen):", "",
              "| task | method | setting | " + " | ".join("seed %d" % s for s in seeds) + " | mean ± std |",
              "| --- | --- | --- | " + " | ".join("---" for _ in seeds) + " | --- |"]
     order = lambda key: (TASK_ORDER.index(key[0]), METHOD_ORDER.index(key[1]), key[2])

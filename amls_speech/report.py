@@ -636,6 +636,17 @@ def shown_settings(record):
             if k not in ("checkpoint_selection", "selection_alternatives")}
 
 
+def settings_label(record):
+    """``key=value, ...`` of :func:`shown_settings`, sorted by key; "" for a run at its hparams files.
+
+    Example
+    -------
+    >>> settings_label({"settings": {"b": 1, "a": "x"}}), settings_label({})
+    ('a=x, b=1', '')
+    """
+    return ", ".join("%s=%s" % kv for kv in sorted(shown_settings(record).items()))
+
+
 def variant(record):
     """Method name plus the settings a run was made with beyond its hparams file.
 
@@ -649,9 +660,9 @@ def variant(record):
     >>> variant({"method": "pada", "settings": {"checkpoint_selection": "target_entropy"}})
     'PADA'
     """
-    settings = shown_settings(record)
+    label = settings_label(record)
     name = {**METHOD_NAMES, **CLUSTERING_NAMES}[record["method"]]
-    return name + (" [%s]" % ", ".join("%s=%s" % kv for kv in sorted(settings.items())) if settings else "")
+    return name + (" [%s]" % label if label else "")
 
 
 def selection_results(record):
@@ -777,8 +788,9 @@ def ablation_table(records):
     Variants are grouped by task, method and settings; the defaults row holds
     the same task and method's runs without settings, so an ablation reads
     against the runs it changes one knob of (paired by seed: the adaptive runs
-    of both start from the same source-only model). Nothing here chooses a
-    knob: the scores read the reported corpus's test labels.
+    of both start from the same source-only model). The scores read target
+    test labels: a reported corpus's ablation chooses nothing, a development
+    corpus's is how a knob is chosen.
 
     Example
     -------
@@ -792,8 +804,8 @@ def ablation_table(records):
     | M2F | AMLS | pseudo_rule=fixed | 72.0 | 66.0 | 69.0 ± 3.0 |
     """
     main = [r for r in records if not r.get("n_shared")]
-    variants = [r for r in main if shown_settings(r)]
-    if not variants:
+    varied = {(r["task"], r["method"]) for r in main if shown_settings(r)}
+    if not varied:
         return ""
     seeds = sorted({r["seed"] for r in main})
     lines = ["Ablations: score (%) of each variant beside the defaults it changes, by seed (the same "
@@ -801,14 +813,13 @@ def ablation_table(records):
              "nothing, on the development corpus it is how a knob is chosen):", "",
              "| task | method | setting | " + " | ".join("seed %d" % s for s in seeds) + " | mean ± std |",
              "| --- | --- | --- | " + " | ".join("---" for _ in seeds) + " | --- |"]
+    rows = defaultdict(dict)  # (task, method, settings label) -> {seed: score}
+    for r in main:
+        if (r["task"], r["method"]) in varied:
+            rows[(r["task"], r["method"], settings_label(r))][r["seed"]] = r["score"]
     order = lambda key: (TASK_ORDER.index(key[0]), METHOD_ORDER.index(key[1]), key[2])
-    keys = sorted({(r["task"], r["method"], "") for r in variants}
-                  | {(r["task"], r["method"], ", ".join("%s=%s" % kv for kv in sorted(shown_settings(r).items())))
-                     for r in variants}, key=order)
-    for task, method, setting in keys:
-        runs = [r for r in main if r["task"] == task and r["method"] == method
-                and ", ".join("%s=%s" % kv for kv in sorted(shown_settings(r).items())) == setting]
-        by_seed = {r["seed"]: r["score"] for r in runs}
+    for (task, method, setting) in sorted(rows, key=order):
+        by_seed = rows[(task, method, setting)]
         cells = ["%.1f" % (100 * by_seed[s]) if s in by_seed else "" for s in seeds]
         lines.append("| %s | %s | %s | %s | %s |" % (task, METHOD_NAMES[method], setting or "defaults",
                                                      " | ".join(cells), mean_std(list(by_seed.values()))))
